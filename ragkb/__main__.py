@@ -1,0 +1,5 @@
+"""`python -m ragkb`."""
+
+from ragkb.cli import run
+
+run()

@@ -1,0 +1,442 @@
+"""Settings: built-in defaults < config file < RAGKB_* environment < command-line flags.
+
+This is the only module that reads the environment. Every setting has one name used
+everywhere: `--n-gpu-layers`, `RAGKB_N_GPU_LAYERS`, `[generation] n_gpu_layers` and
+`settings.generation.n_gpu_layers`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ragkb.errors import ConfigError
+
+APP_NAME = "ragkb"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One setting: where it lives, its type, default and meaning."""
+
+    section: str
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("store", "kb", str, "default", "Knowledge base (one Chroma collection) to use."),
+    Field(
+        "store",
+        "metric",
+        str,
+        "cosine",
+        "Distance metric, fixed when a knowledge base is created.",
+        ("cosine", "l2"),
+    ),
+    Field(
+        "store",
+        "store_url",
+        str,
+        "",
+        "Chroma server URL (e.g. http://localhost:8000); empty = embedded store.",
+    ),
+    Field(
+        "embedding",
+        "embedder",
+        str,
+        "",
+        "sentence-transformers name or local path; empty = bundled all-MiniLM-L6-v2.",
+    ),
+    Field("embedding", "device", str, "cpu", "Embedder device: cpu, cuda, mps or auto."),
+    Field("embedding", "batch_size", int, 64, "Chunks embedded per batch."),
+    Field(
+        "embedding",
+        "query_prefix",
+        str,
+        "",
+        "Text put before every query (e.g. 'query: ' for e5 models).",
+    ),
+    Field("embedding", "passage_prefix", str, "", "Text put before every chunk when embedding it."),
+    Field(
+        "chunking",
+        "chunk_tokens",
+        int,
+        200,
+        "Target chunk size in embedder tokens (capped at the model window).",
+    ),
+    Field("chunking", "overlap_tokens", int, 32, "Tokens repeated between neighbouring chunks."),
+    Field("ingest", "max_file_mb", float, 100.0, "Files larger than this are skipped."),
+    Field("ingest", "file_timeout_s", float, 120.0, "Time limit for parsing one file."),
+    Field("ingest", "prune", bool, True, "Remove files that vanished from an ingested folder."),
+    Field("retrieval", "k", int, 5, "Chunks retrieved per question."),
+    Field("retrieval", "mode", str, "hybrid", "Retrieval mode.", ("vector", "keyword", "hybrid")),
+    Field(
+        "retrieval",
+        "min_score",
+        float,
+        0.3,
+        "Vector similarity below which nothing counts as relevant.",
+    ),
+    Field("retrieval", "mmr", bool, False, "Diversify results with maximal marginal relevance."),
+    Field("generation", "backend", str, "llama_cpp", "Generator backend.", ("llama_cpp", "openai")),
+    Field("generation", "model_path", str, "", "GGUF file; empty = bundled SmolLM2-135M-Instruct."),
+    Field("generation", "n_ctx", int, 2048, "Context window in tokens (prompt + answer)."),
+    Field("generation", "n_threads", int, 0, "CPU threads for llama.cpp; 0 = all cores."),
+    Field(
+        "generation", "n_gpu_layers", int, 0, "Layers offloaded to the GPU: 0 = CPU only, -1 = all."
+    ),
+    Field("generation", "temperature", float, 0.2, "Sampling temperature; 0 = greedy."),
+    Field("generation", "top_p", float, 0.9, "Nucleus sampling probability mass."),
+    Field("generation", "top_k_sampling", int, 40, "Sample only from the K most likely tokens."),
+    Field("generation", "repeat_penalty", float, 1.1, "Penalty for repeated tokens."),
+    Field("generation", "max_tokens", int, 256, "Maximum tokens in an answer."),
+    Field("generation", "seed", int, -1, "Sampling seed; -1 = random."),
+    Field(
+        "generation",
+        "system_prompt",
+        str,
+        "",
+        "System prompt text, or @path to a file; empty = built-in.",
+    ),
+    Field("generation", "show_thinking", bool, False, "Show <think> blocks of reasoning models."),
+    Field(
+        "generation", "base_url", str, "http://127.0.0.1:8080/v1", "OpenAI-compatible server URL."
+    ),
+    Field(
+        "generation", "openai_model", str, "", "Model name sent to the OpenAI-compatible server."
+    ),
+    Field(
+        "generation",
+        "api_key_env",
+        str,
+        "OPENAI_API_KEY",
+        "Environment variable holding the API key.",
+    ),
+    Field("answer", "evidence", bool, True, "Print verbatim supporting quotes under each answer."),
+)
+
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(f.section for f in FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where and how vectors are stored."""
+
+    kb: str
+    metric: str
+    store_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingSettings:
+    """Which embedder turns text into vectors."""
+
+    embedder: str
+    device: str
+    batch_size: int
+    query_prefix: str
+    passage_prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingSettings:
+    """How documents are split."""
+
+    chunk_tokens: int
+    overlap_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """Limits and behaviour of ingest."""
+
+    max_file_mb: float
+    file_timeout_s: float
+    prune: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    """How chunks are found."""
+
+    k: int
+    mode: str
+    min_score: float
+    mmr: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSettings:
+    """The language model and its sampling."""
+
+    backend: str
+    model_path: str
+    n_ctx: int
+    n_threads: int
+    n_gpu_layers: int
+    temperature: float
+    top_p: float
+    top_k_sampling: int
+    repeat_penalty: float
+    max_tokens: int
+    seed: int
+    system_prompt: str
+    show_thinking: bool
+    base_url: str
+    openai_model: str
+    api_key_env: str
+    api_key: str = ""  # resolved from api_key_env; never shown
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    """What is printed with an answer."""
+
+    evidence: bool
+
+
+_SECTION_TYPES: dict[str, type] = {
+    "store": StoreSettings,
+    "embedding": EmbeddingSettings,
+    "chunking": ChunkingSettings,
+    "ingest": IngestSettings,
+    "retrieval": RetrievalSettings,
+    "generation": GenerationSettings,
+    "answer": AnswerSettings,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All settings, resolved once, plus where each value came from."""
+
+    home: Path
+    store: StoreSettings
+    embedding: EmbeddingSettings
+    chunking: ChunkingSettings
+    ingest: IngestSettings
+    retrieval: RetrievalSettings
+    generation: GenerationSettings
+    answer: AnswerSettings
+    sources: dict[str, str]  # setting name -> "flag" | "env" | "file <path>" | "default"
+    config_path: Path | None = None
+
+    def value(self, name: str) -> Any:
+        """Return the effective value of the setting called NAME."""
+        return getattr(getattr(self, FIELDS_BY_NAME[name].section), name)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some settings changed (as if given as flags)."""
+        flat = {f.name: self.value(f.name) for f in FIELDS}
+        sources = dict(self.sources)
+        for name, value in changes.items():
+            field = _field(name)
+            flat[name] = _coerce(field, value, "flag")
+            sources[name] = "flag"
+        return _build(self.home, flat, sources, self.config_path, self.generation.api_key)
+
+
+def _field(name: str) -> Field:
+    try:
+        return FIELDS_BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"unknown setting '{name}'") from None
+
+
+def _coerce(field: Field, raw: Any, origin: str) -> Any:
+    """Turn RAW (from TOML, env or a flag) into the field's type, or raise ConfigError."""
+    try:
+        if field.type is bool:
+            if isinstance(raw, bool):
+                value: Any = raw
+            elif isinstance(raw, str) and raw.strip().lower() in {"1", "true", "yes", "on"}:
+                value = True
+            elif isinstance(raw, str) and raw.strip().lower() in {"0", "false", "no", "off"}:
+                value = False
+            else:
+                raise ValueError(raw)
+        elif field.type is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError(raw)
+            value = int(raw)
+        elif field.type is float:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            value = float(raw)
+        else:
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            value = raw
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{field.name} = {raw!r} ({origin}): expected {field.type.__name__}"
+        ) from None
+    if field.choices and value not in field.choices:
+        raise ConfigError(
+            f"{field.name} = {value!r} ({origin}): expected one of {', '.join(field.choices)}"
+        )
+    return value
+
+
+def default_home() -> Path:
+    """Return the data home: RAGKB_HOME, else the platform's user data dir."""
+    env = os.environ.get("RAGKB_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
+
+
+def default_config_path() -> Path:
+    """Return the config file used when neither --config nor RAGKB_CONFIG is given."""
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file into {setting name: raw value}, rejecting unknown keys."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    flat: dict[str, Any] = {}
+    for section, table in data.items():
+        if section not in SECTIONS or not isinstance(table, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(SECTIONS)}")
+        for name, raw in table.items():
+            field = FIELDS_BY_NAME.get(name)
+            if field is None or field.section != section:
+                raise ConfigError(f"{path}: unknown setting '{name}' in [{section}]")
+            flat[name] = _coerce(field, raw, f"{path}")
+    return flat
+
+
+def load_settings(
+    flags: dict[str, Any] | None = None,
+    *,
+    config_path: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting: flag > RAGKB_* env > config file > default.
+
+    Args:
+        flags: values given on the command line (None values are ignored).
+        config_path: explicit config file (--config); else RAGKB_CONFIG, else the user config dir.
+        environ: the environment to read (defaults to os.environ).
+    """
+    env = os.environ if environ is None else environ
+    flat = {f.name: f.default for f in FIELDS}
+    sources = dict.fromkeys(flat, "default")
+
+    path: Path | None = None
+    if config_path is not None:
+        path = Path(config_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+    elif env.get("RAGKB_CONFIG"):
+        path = Path(env["RAGKB_CONFIG"]).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from RAGKB_CONFIG)")
+    else:
+        candidate = default_config_path()
+        path = candidate if candidate.is_file() else None
+    if path is not None:
+        for name, value in read_config_file(path).items():
+            flat[name] = value
+            sources[name] = f"file {path}"
+
+    for field in FIELDS:
+        raw = env.get(f"RAGKB_{field.name.upper()}")
+        if raw is not None and raw != "":
+            flat[field.name] = _coerce(field, raw, f"RAGKB_{field.name.upper()}")
+            sources[field.name] = "env"
+
+    for name, raw in (flags or {}).items():
+        if raw is None:
+            continue
+        flat[name] = _coerce(_field(name), raw, "flag")
+        sources[name] = "flag"
+
+    home_env = env.get("RAGKB_HOME")
+    home = Path(home_env).expanduser() if home_env else default_home()
+    api_key = env.get(str(flat["api_key_env"]), "")
+    return _build(home, flat, sources, path, api_key)
+
+
+def _build(
+    home: Path,
+    flat: dict[str, Any],
+    sources: dict[str, str],
+    config_path: Path | None,
+    api_key: str,
+) -> Settings:
+    parts: dict[str, Any] = {}
+    for section, cls in _SECTION_TYPES.items():
+        names = [f.name for f in fields(cls) if f.name in FIELDS_BY_NAME]
+        kwargs = {name: flat[name] for name in names}
+        if cls is GenerationSettings:
+            kwargs["api_key"] = api_key
+        parts[section] = cls(**kwargs)
+    _validate(flat)
+    return Settings(home=home, sources=sources, config_path=config_path, **parts)
+
+
+def _validate(flat: dict[str, Any]) -> None:
+    """Reject values that are well-typed but impossible."""
+    positive = ("k", "chunk_tokens", "n_ctx", "max_tokens", "batch_size")
+    for name in positive:
+        if flat[name] <= 0:
+            raise ConfigError(f"{name} must be positive (got {flat[name]})")
+    if flat["overlap_tokens"] < 0 or flat["overlap_tokens"] >= flat["chunk_tokens"]:
+        raise ConfigError(
+            f"overlap_tokens must be in [0, chunk_tokens) (got {flat['overlap_tokens']})"
+        )
+    if flat["max_tokens"] >= flat["n_ctx"]:
+        raise ConfigError(
+            f"max_tokens ({flat['max_tokens']}) must be smaller than n_ctx ({flat['n_ctx']})"
+        )
+    if not 0.0 <= flat["top_p"] <= 1.0:
+        raise ConfigError(f"top_p must be in [0, 1] (got {flat['top_p']})")
+    if flat["temperature"] < 0:
+        raise ConfigError(f"temperature must be >= 0 (got {flat['temperature']})")
+    if not flat["kb"] or not all(c.isalnum() or c in "-_." for c in flat["kb"]):
+        raise ConfigError(f"kb name {flat['kb']!r}: use letters, digits, '-', '_' or '.'")
+    if flat["max_file_mb"] <= 0 or flat["file_timeout_s"] <= 0:
+        raise ConfigError("max_file_mb and file_timeout_s must be positive")
+
+
+def render_config_toml() -> str:
+    """Return a commented config file listing every setting at its default."""
+    lines = [
+        "# ragkb configuration. Precedence: flag > RAGKB_* environment > this file > default.",
+        "# Every key can also be set as RAGKB_<KEY> (e.g. RAGKB_N_GPU_LAYERS=-1).",
+        "",
+    ]
+    for section in SECTIONS:
+        lines.append(f"[{section}]")
+        for field in (f for f in FIELDS if f.section == section):
+            choices = f" ({' | '.join(field.choices)})" if field.choices else ""
+            lines.append(f"# {field.help}{choices}")
+            lines.append(f"{field.name} = {_toml_value(field.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)

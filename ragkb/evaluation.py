@@ -1,0 +1,179 @@
+"""`ragkb eval`: score retrieval (and optionally answers) against a gold question file."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragkb.errors import ConfigError, RagkbError
+from ragkb.evidence import cited_numbers
+from ragkb.prompting import language_of
+
+if TYPE_CHECKING:
+    from ragkb.kb import KnowledgeBase
+    from ragkb.types import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class GoldQuestion:
+    """One line of a gold file."""
+
+    id: str
+    question: str
+    lang: str
+    source: str | None
+    page: int | None
+    answer_any: tuple[str, ...]
+    unanswerable: bool
+
+
+def read_gold(path: Path) -> list[GoldQuestion]:
+    """Read a gold JSONL file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read gold file ({exc.strerror})") from exc
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            question = str(obj["question"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ConfigError(f'{path}:{number}: expected a JSON object with "question"') from exc
+        out.append(
+            GoldQuestion(
+                id=str(obj.get("id", number)),
+                question=question,
+                lang=obj.get("lang") or language_of(question),
+                source=obj.get("source"),
+                page=obj.get("page"),
+                answer_any=tuple(obj.get("answer_any") or ()),
+                unanswerable=bool(obj.get("unanswerable", False)),
+            )
+        )
+    return out
+
+
+def normalise(text: str) -> str:
+    """Lowercase and drop all whitespace, for span matching."""
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _matches(hit: Hit, gold: GoldQuestion) -> bool:
+    if gold.source is None or Path(hit.source).name != Path(gold.source).name:
+        return False
+    return gold.page is None or hit.page == gold.page
+
+
+def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> dict[str, Any]:
+    """Run every gold question; return metrics per language and overall, plus per-question rows."""
+    questions = read_gold(gold_path)
+    rows: list[dict[str, Any]] = []
+    k = max(5, kb.settings.retrieval.k)
+    for q in questions:
+        retrieval = kb.retrieve(q.question, k=k)
+        rank = next((h.rank for h in retrieval.hits if _matches(h, q)), None)
+        row: dict[str, Any] = {
+            "id": q.id,
+            "lang": q.lang,
+            "unanswerable": q.unanswerable,
+            "rank": rank,
+            "refused": not retrieval.relevant,
+            "top_score": retrieval.hits[0].score if retrieval.hits else None,
+        }
+        if answers:
+            row.update(_score_answer(kb, q))
+        rows.append(row)
+    groups: dict[str, list[dict[str, Any]]] = {"all": rows}
+    for row in rows:
+        groups.setdefault(row["lang"], []).append(row)
+    return {
+        "gold": str(gold_path),
+        "kb": kb.name,
+        "mode": kb.settings.retrieval.mode,
+        "min_score": kb.settings.retrieval.min_score,
+        "metrics": {name: _metrics(group, answers) for name, group in groups.items()},
+        "questions": rows,
+    }
+
+
+def _score_answer(kb: KnowledgeBase, q: GoldQuestion) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        answer = kb.ask(q.question)
+    except RagkbError as exc:
+        return {"error": str(exc), "seconds": time.monotonic() - started}
+    spans = [normalise(s) for s in q.answer_any]
+    text = normalise(answer.text)
+    evidence = normalise(" ".join(e.quote for e in answer.evidence))
+    cited = {
+        Path(answer.sources[n - 1].source).name
+        for n in cited_numbers(answer.text)
+        if 1 <= n <= len(answer.sources)
+    }
+    return {
+        "answer": answer.text,
+        "answer_refused": answer.refused,
+        "answer_has_span": any(s in text for s in spans) if spans else None,
+        "evidence_has_span": any(s in evidence for s in spans) if spans else None,
+        "source_retrieved": any(
+            Path(h.source).name == Path(q.source or "").name for h in answer.sources
+        ),
+        "cited_expected": (Path(q.source).name in cited) if q.source else None,
+        "error": None,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _metrics(rows: Sequence[dict[str, Any]], answers: bool) -> dict[str, Any]:
+    answerable = [r for r in rows if not r["unanswerable"]]
+    absent = [r for r in rows if r["unanswerable"]]
+    n = len(answerable)
+    out: dict[str, Any] = {
+        "questions": len(rows),
+        "answerable": n,
+        "hit@1": _ratio(sum(1 for r in answerable if r["rank"] == 1), n),
+        "hit@5": _ratio(sum(1 for r in answerable if r["rank"] and r["rank"] <= 5), n),
+        "mrr": round(sum(1 / r["rank"] for r in answerable if r["rank"]) / n, 4) if n else None,
+        "refusal_rate_absent": _ratio(sum(1 for r in absent if r["refused"]), len(absent)),
+        "false_refusal_rate": _ratio(sum(1 for r in answerable if r["refused"]), n),
+    }
+    if answers:
+        scored = [r for r in answerable if r.get("answer_has_span") is not None]
+        retrieved = [r for r in scored if r.get("source_retrieved")]
+        out.update(
+            {
+                "answer_has_span": _ratio(
+                    sum(1 for r in scored if r["answer_has_span"]), len(scored)
+                ),
+                "evidence_has_span": _ratio(
+                    sum(1 for r in scored if r["evidence_has_span"]), len(scored)
+                ),
+                "evidence_has_span_when_retrieved": _ratio(
+                    sum(1 for r in retrieved if r["evidence_has_span"]), len(retrieved)
+                ),
+                "cited_expected": _ratio(
+                    sum(1 for r in scored if r.get("cited_expected")), len(scored)
+                ),
+                "declined_when_absent": _ratio(
+                    sum(1 for r in absent if r.get("answer_refused")), len(absent)
+                ),
+                "errors": sum(1 for r in rows if r.get("error")),
+                "median_seconds": round(statistics.median(r["seconds"] for r in rows), 3)
+                if rows
+                else None,
+            }
+        )
+    return out
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None

@@ -1,0 +1,112 @@
+"""Pick the sentences of the retrieved chunks that best support an answer, verbatim."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+
+from ragkb.chunking import split_sentences
+from ragkb.lexical import keyword_tokens
+from ragkb.types import Evidence, Hit
+
+MAX_QUOTES = 3
+MAX_QUOTE_CHARS = 320
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+_MIN_SENTENCE_CHARS = 8
+
+EmbedMany = Callable[[Sequence[str]], list[list[float]]]
+
+
+def cited_numbers(answer: str) -> list[int]:
+    """Return the [n] numbers an answer cites, in order of first appearance."""
+    return list(dict.fromkeys(int(m) for m in _CITATION.findall(answer)))
+
+
+def drop_invalid_citations(answer: str, n_sources: int) -> tuple[str, tuple[int, ...]]:
+    """Remove [n] markers that point to no source; return the text and the removed numbers."""
+    invalid = tuple(n for n in cited_numbers(answer) if not 1 <= n <= n_sources)
+    if not invalid:
+        return answer, ()
+    bad = set(invalid)
+    cleaned = _CITATION.sub(lambda m: "" if int(m.group(1)) in bad else m.group(0), answer)
+    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), invalid
+
+
+def select_evidence(
+    question: str,
+    answer: str,
+    sources: Sequence[Hit],
+    *,
+    embed: EmbedMany | None,
+    max_quotes: int = MAX_QUOTES,
+) -> tuple[Evidence, ...]:
+    """Return up to MAX_QUOTES exact quotes from SOURCES supporting ANSWER to QUESTION.
+
+    Sentences of cited sources come first. Each is scored by its embedding similarity to
+    the question and to the answer (when an embedder is given) plus keyword overlap.
+    """
+    candidates: list[tuple[int, Hit, int, int]] = []  # (source number, hit, start, end)
+    for number, hit in enumerate(sources, 1):
+        for start, end in split_sentences(hit.text):
+            if end - start >= _MIN_SENTENCE_CHARS:
+                candidates.append((number, hit, start, end))
+    if not candidates:
+        return ()
+    texts = [hit.text[s:e] for _, hit, s, e in candidates]
+    scores = [0.0] * len(candidates)
+    wanted = set(keyword_tokens(question)) | set(keyword_tokens(_CITATION.sub(" ", answer)))
+    for i, text in enumerate(texts):
+        words = set(keyword_tokens(text))
+        if words and wanted:
+            scores[i] += len(words & wanted) / math.sqrt(len(words) * len(wanted))
+    if embed is not None:
+        vectors = embed([question, _CITATION.sub(" ", answer) or question, *texts])
+        q_vec, a_vec, sentence_vecs = vectors[0], vectors[1], vectors[2:]
+        for i, vec in enumerate(sentence_vecs):
+            scores[i] += 0.5 * _dot(vec, q_vec) + 0.5 * _dot(vec, a_vec)
+    cited = set(cited_numbers(answer))
+    order = sorted(
+        range(len(candidates)),
+        key=lambda i: (candidates[i][0] not in cited if cited else False, -scores[i]),
+    )
+    picked: list[Evidence] = []
+    seen: set[str] = set()
+    for i in order:
+        number, hit, start, end = candidates[i]
+        sentence_end = end
+        start, end = _fit(hit.text, start, end)
+        quote = hit.text[start:end].rstrip()
+        end = start + len(quote)
+        if quote in seen:
+            continue
+        seen.add(quote)
+        picked.append(
+            Evidence(
+                source=hit.source,
+                page=hit.page,
+                section=hit.heading,
+                chunk_id=hit.chunk_id,
+                quote=quote,
+                start=start,
+                end=end,
+                trimmed=end < sentence_end,
+            )
+        )
+        if len(picked) >= max_quotes:
+            break
+    return tuple(picked)
+
+
+def _fit(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shorten an over-long sentence at a space or after CJK/Western clause punctuation."""
+    if end - start <= MAX_QUOTE_CHARS:
+        return start, end
+    for pos in range(start + MAX_QUOTE_CHARS, start + MAX_QUOTE_CHARS // 3, -1):
+        if text[pos].isspace() or text[pos - 1] in "，、；：,;:":
+            return start, pos
+    return start, start + MAX_QUOTE_CHARS  # one unbroken token: cut, marked by the ellipsis
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return math.fsum(x * y for x, y in zip(a, b, strict=True))

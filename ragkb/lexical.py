@@ -1,0 +1,139 @@
+"""Keyword index: BM25 (bm25s) over words, with Chinese segmented by jieba.
+
+The index is a cache: it is rebuilt from the catalog's chunk keywords whenever the
+catalog's generation stamp differs from the one it was built at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ragkb.catalog import Catalog
+
+if TYPE_CHECKING:
+    import bm25s
+
+INDEX_DIR = "bm25"
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+_IS_CJK = re.compile(rf"[{_CJK}]")
+_STOPWORDS = frozenset(
+    """
+    a an and are as at be but by can do does for from has have how i if in into is it its of
+    on or so such that the their then there these they this to was were what when where which
+    who why will with you your
+    的 了 是 在 和 与 及 或 也 就 都 而 吗 呢 吧 啊
+    什么 怎么 如何 哪些 为什么 一个 我们 你们 他们 这个 那个
+    """.split()  # noqa: SIM905 - a word list reads best as text
+)
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Return lowercase keyword tokens of TEXT: words, and jieba words for Chinese runs."""
+    tokens: list[str] = []
+    for match in _RUNS.finditer(text.lower()):
+        run = match.group()
+        if _IS_CJK.match(run):
+            tokens.extend(w for w in _segment(run) if w.strip() and w not in _STOPWORDS)
+        elif run not in _STOPWORDS:
+            tokens.append(run)
+    return tokens
+
+
+def _segment(run: str) -> list[str]:
+    import jieba
+
+    jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on stderr
+    return jieba.lcut_for_search(run)
+
+
+class KeywordIndex:
+    """BM25 over the catalog's chunks, persisted beside the vector store."""
+
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory / INDEX_DIR
+        self._model: bm25s.BM25 | None = None
+        self._ids: list[str] = []
+        self._generation: int | None = None
+
+    def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
+        """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
+        self._ensure(catalog)
+        if self._model is None or not self._ids:
+            return []
+        vocab = self._model.vocab_dict
+        tokens = [t for t in keyword_tokens(query) if t in vocab]
+        if not tokens:
+            return []
+        import numpy as np
+
+        scores = self._model.get_scores(tokens)
+        order = np.argsort(-scores)[: min(n, len(self._ids))]
+        return [(self._ids[i], float(scores[i])) for i in order if scores[i] > 0]
+
+    def _ensure(self, catalog: Catalog) -> None:
+        generation = catalog.generation()
+        if self._generation == generation:
+            return
+        if not self._load(generation):
+            self._build(catalog, generation)
+        self._generation = generation
+
+    def _load(self, generation: int) -> bool:
+        stamp = self._dir / "ragkb.json"
+        if not stamp.is_file():
+            return False
+        try:
+            info = json.loads(stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if info.get("generation") != generation:
+            return False
+        if not info["ids"]:
+            self._model, self._ids = None, []
+            return True
+        import bm25s
+
+        self._model = bm25s.BM25.load(str(self._dir))
+        self._ids = list(info["ids"])
+        return True
+
+    def _build(self, catalog: Catalog, generation: int) -> None:
+        import bm25s
+
+        ids: list[str] = []
+        corpus: list[list[str]] = []
+        for chunk in catalog.iter_chunks():
+            ids.append(chunk.chunk_id)
+            # An empty document breaks bm25s' vocabulary; a placeholder never matches a query.
+            corpus.append(chunk.keywords.split() or ["\x00"])
+        model = None
+        if ids:
+            model = bm25s.BM25()
+            model.index(corpus, show_progress=False)
+        # Write to a temp dir then swap, so a reader never sees half an index.
+        tmp = self._dir.with_name(INDEX_DIR + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if model is not None:
+            model.save(str(tmp))
+        (tmp / "ragkb.json").write_text(
+            json.dumps({"generation": generation, "ids": ids}), encoding="utf-8"
+        )
+        old = self._dir.with_name(INDEX_DIR + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self._dir.exists():
+            self._dir.rename(old)
+        tmp.rename(self._dir)
+        shutil.rmtree(old, ignore_errors=True)
+        self._model, self._ids = model, ids
+
+    def rebuild(self, catalog: Catalog) -> None:
+        """Rebuild now (after an ingest) so the next search does not pay for it."""
+        self._generation = None
+        self._build(catalog, catalog.generation())
+        self._generation = catalog.generation()

@@ -1,0 +1,146 @@
+"""Find the chunks that answer a question: vector, keyword or both fused by rank."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragkb.store import distance_to_score
+from ragkb.types import Hit
+
+if TYPE_CHECKING:
+    from ragkb.catalog import Catalog
+    from ragkb.embedding import Embedder
+    from ragkb.lexical import KeywordIndex
+    from ragkb.store import ChromaStore
+
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
+MMR_LAMBDA = 0.7  # relevance vs diversity in maximal marginal relevance
+_CANDIDATE_FACTOR = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """Ranked hits and whether any of them is relevant enough to answer from."""
+
+    hits: tuple[Hit, ...]
+    relevant: tuple[Hit, ...]  # hits at or above the threshold (all hits in keyword mode)
+    query_vector: tuple[float, ...] | None
+
+
+def retrieve(
+    query: str,
+    *,
+    k: int,
+    mode: str,
+    min_score: float,
+    mmr: bool,
+    catalog: Catalog,
+    store: ChromaStore | None,
+    keyword_index: KeywordIndex | None,
+    embedder: Embedder | None,
+) -> Retrieval:
+    """Return the top K chunks for QUERY.
+
+    In vector and hybrid mode every hit's score is its cosine similarity to the query
+    (keyword-only hits are scored against their stored vector), so one threshold means the
+    same thing whatever found the chunk. In keyword mode the score is the BM25 score.
+    """
+    n = max(k * _CANDIDATE_FACTOR, 20)
+    vector_scores: dict[str, float] = {}
+    distances: dict[str, float] = {}
+    rankings: list[list[str]] = []
+    query_vector: list[float] | None = None
+    if mode in ("vector", "hybrid"):
+        assert embedder is not None and store is not None
+        query_vector = embedder.embed_query(query)
+        matches = store.query(query_vector, n)
+        for m in matches:
+            distances[m.chunk_id] = m.distance
+            vector_scores[m.chunk_id] = distance_to_score(m.distance, store.metric)
+        rankings.append([m.chunk_id for m in matches])
+    keyword_scores: dict[str, float] = {}
+    if mode in ("keyword", "hybrid"):
+        assert keyword_index is not None
+        found = keyword_index.search(catalog, query, n)
+        keyword_scores = dict(found)
+        rankings.append([cid for cid, _ in found])
+
+    fused = fuse_rankings(rankings)
+    ids = list(fused)
+    if mode == "hybrid" and query_vector is not None and store is not None:
+        missing = [cid for cid in ids if cid not in vector_scores]
+        for cid, vector in store.embeddings(missing).items():
+            sim = _dot(query_vector, vector)
+            vector_scores[cid] = sim
+            distances[cid] = 1.0 - sim if store.metric == "cosine" else 2.0 - 2.0 * sim
+
+    if mmr and query_vector is not None and store is not None and len(ids) > k:
+        ids = _mmr(ids[:n], query_vector, store, vector_scores, k)
+    ids = ids[:k]
+    records = catalog.chunks_by_id(ids)
+    hits: list[Hit] = []
+    for cid in ids:
+        record = records.get(cid)
+        if record is None:  # vector stored but file not yet recorded (ingest in progress)
+            continue
+        score = keyword_scores.get(cid, 0.0) if mode == "keyword" else vector_scores.get(cid, 0.0)
+        hits.append(
+            Hit(
+                chunk_id=cid,
+                text=record.text,
+                source=record.path,
+                page=record.page,
+                heading=record.heading,
+                score=round(score, 6),
+                distance=None if mode == "keyword" else _round(distances.get(cid)),
+                rank=len(hits) + 1,
+            )
+        )
+    relevant = hits if mode == "keyword" else [h for h in hits if h.score >= min_score]
+    return Retrieval(
+        tuple(hits), tuple(relevant), tuple(query_vector) if query_vector is not None else None
+    )
+
+
+def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Merge ranked id lists by reciprocal rank fusion; best first."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+    return dict(sorted(scores.items(), key=lambda item: -item[1]))
+
+
+def _mmr(
+    ids: list[str],
+    query_vector: Sequence[float],
+    store: ChromaStore,
+    relevance: dict[str, float],
+    k: int,
+) -> list[str]:
+    """Pick K ids balancing relevance to the query against similarity to those picked."""
+    vectors = store.embeddings(ids)
+    pool = [cid for cid in ids if cid in vectors]
+    chosen: list[str] = []
+    while pool and len(chosen) < k:
+
+        def gain(cid: str) -> float:
+            rel = relevance.get(cid, _dot(query_vector, vectors[cid]))
+            red = max((_dot(vectors[cid], vectors[c]) for c in chosen), default=0.0)
+            return MMR_LAMBDA * rel - (1 - MMR_LAMBDA) * red
+
+        best = max(pool, key=gain)
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return math.fsum(x * y for x, y in zip(a, b, strict=True))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

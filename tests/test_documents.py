@@ -1,0 +1,399 @@
+"""Tests for ragkb.documents: real PDF, DOCX, TXT and Markdown files in, Sections out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ragkb.documents import (
+    CORRUPT_DOCX,
+    CORRUPT_PDF,
+    EMPTY,
+    ENCRYPTED,
+    GLYPH_NAMES,
+    NO_TEXT,
+    NOT_FOUND,
+    SUPPORTED_SUFFIXES,
+    _clean_pdf_text,
+    load_document,
+)
+from ragkb.errors import DocumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    MakeFile = Callable[..., Path]
+
+CJK_LINE = "检索增强生成先从本地资料中检索相关片段再把片段交给模型"  # a full wrapped line
+CHINESE = "余弦相似度是通过计算两个向量夹角的余弦值来评估它们的相似程度、常用于语义检索。"
+
+
+def load_error(path: Path) -> DocumentError:
+    """Load a file that must fail and return the DocumentError."""
+    with pytest.raises(DocumentError) as info:
+        load_document(path)
+    assert info.value.path == str(path)
+    assert str(info.value) == f"{path}: {info.value.reason}"
+    return info.value
+
+
+def test_supported_suffixes() -> None:
+    assert {".pdf", ".docx", ".txt", ".md", ".markdown"} == SUPPORTED_SUFFIXES
+
+
+def test_importing_documents_does_not_import_parsers() -> None:
+    code = (
+        "import sys, ragkb.documents\n"
+        "heavy = {'pypdf', 'docx', 'charset_normalizer', 'lxml'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+
+def test_pdf_pages_are_numbered_from_one_with_their_own_text(make_pdf: MakeFile) -> None:
+    path = make_pdf("three.pdf", ["Alpha apples.", "Bravo bananas.", "Charlie cherries."])
+
+    doc = load_document(path)
+
+    assert doc.kind == "pdf"
+    assert doc.path == str(path)
+    assert doc.pages == 3
+    assert [s.page for s in doc.sections] == [1, 2, 3]
+    assert [s.text for s in doc.sections] == [
+        "Alpha apples.",
+        "Bravo bananas.",
+        "Charlie cherries.",
+    ]
+    assert all(s.heading is None and not s.is_table for s in doc.sections)
+    assert doc.warnings == ()
+
+
+def test_display_path_is_used_in_document_and_errors(
+    make_pdf: MakeFile, make_empty_file: MakeFile
+) -> None:
+    assert (
+        load_document(make_pdf("a.pdf", ["Text."]), display_path="docs/a.pdf").path == "docs/a.pdf"
+    )
+    with pytest.raises(DocumentError) as info:
+        load_document(make_empty_file("e.txt"), display_path="docs/e.txt")
+    assert str(info.value) == "docs/e.txt: empty file"
+
+
+def test_pdf_keeps_wrapped_paragraph_words_and_skips_blank_pages(make_pdf: MakeFile) -> None:
+    long_paragraph = "Retrieval augmented generation grounds answers in documents. " * 12
+    path = make_pdf("wrap.pdf", [long_paragraph + "\n\nSecond paragraph.", "", "Last page."])
+
+    doc = load_document(path)
+
+    assert doc.pages == 3
+    assert [s.page for s in doc.sections] == [1, 3]
+    first = doc.sections[0].text
+    assert first.replace("\n", " ") == long_paragraph + "Second paragraph."
+    assert first.endswith(".\nSecond paragraph.")
+
+
+def test_pdf_page_number_lines_are_dropped(make_pdf: MakeFile) -> None:
+    path = make_pdf("numbered.pdf", ["- 1 -\n\nIntro text.\n\n7", "Body text.\n\nPage 2 of 2"])
+
+    doc = load_document(path)
+
+    assert [s.text for s in doc.sections] == ["Intro text.\n7", "Body text."]
+
+
+def test_chinese_pdf_text_extracts_without_layout_line_breaks(make_pdf: MakeFile) -> None:
+    path = make_pdf("zh.pdf", [CHINESE * 3, "第二页。向量数据库。"], chinese=True)
+
+    doc = load_document(path)
+
+    assert [s.page for s in doc.sections] == [1, 2]
+    # reportlab wraps this long line; the wraps inside sentences must not split words.
+    assert doc.sections[0].text.replace("\n", "") == CHINESE * 3
+    assert CHINESE in doc.sections[0].text
+    assert doc.sections[1].text == "第二页。向量数据库。"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("distri-\nbuted systems", "distributed systems"),
+        ("Jean-\nPaul Sartre", "Jean-\nPaul Sartre"),
+        ("a  lot   of    spaces \n  indented", "a lot of spaces\nindented"),
+        ("one\r\ntwo\rthree", "one\ntwo\nthree"),
+        ("nul\x00byte and\x1b[31m escape\x07", "nulbyte and[31m escape"),
+        ("para one\n\n\n\npara two", "para one\n\npara two"),
+        ("\ufb01nd the e\ufb00ect", "find the effect"),
+        (f"{CJK_LINE}\n{CJK_LINE}\n结束。\n下一段", f"{CJK_LINE * 2}结束。\n下一段"),
+        (f"一、标题\n{CJK_LINE}。\n二、标题", f"一、标题\n{CJK_LINE}。\n二、标题"),
+        ("苹果\n香蕉\n橘子", "苹果\n香蕉\n橘子"),
+    ],
+)
+def test_pdf_text_cleaning(raw: str, clean: str) -> None:
+    assert _clean_pdf_text(raw) == clean
+
+
+def test_encrypted_pdf_needs_a_password(make_encrypted_pdf: MakeFile) -> None:
+    error = load_error(make_encrypted_pdf("locked.pdf", ["Secret plans."], password="hunter2"))
+    assert error.reason == ENCRYPTED
+    assert error.reason.startswith("encrypted")
+
+
+def test_pdf_with_empty_user_password_loads(make_empty_password_pdf: MakeFile) -> None:
+    doc = load_document(make_empty_password_pdf("open.pdf", ["Readable without a password."]))
+    assert [(s.page, s.text) for s in doc.sections] == [(1, "Readable without a password.")]
+
+
+def test_truncated_pdf_is_corrupt(make_truncated_pdf: MakeFile) -> None:
+    from pypdf.errors import PdfReadError
+
+    error = load_error(make_truncated_pdf("cut.pdf"))
+    assert error.reason == CORRUPT_PDF
+    assert isinstance(error.__cause__, PdfReadError)
+
+
+def test_file_that_is_not_a_pdf_is_corrupt(make_text_file: MakeFile) -> None:
+    error = load_error(make_text_file("page.pdf", "<html><body>not a pdf</body></html>"))
+    assert error.reason == CORRUPT_PDF
+    assert error.__cause__ is not None
+
+
+def test_image_only_pdf_has_no_extractable_text(make_image_only_pdf: MakeFile) -> None:
+    error = load_error(make_image_only_pdf("scan.pdf", pages=2))
+    assert error.reason == NO_TEXT
+    assert "OCR" in error.reason
+
+
+def test_glyph_name_page_is_skipped_with_a_warning(make_glyph_name_pdf: MakeFile) -> None:
+    path = make_glyph_name_pdf(
+        "mixed.pdf", ["Real text one.", "Junk text two.", "Real text three."], junk_pages={2}
+    )
+
+    doc = load_document(path)
+
+    assert doc.pages == 3
+    assert [(s.page, s.text) for s in doc.sections] == [
+        (1, "Real text one."),
+        (3, "Real text three."),
+    ]
+    assert doc.warnings == ("page 2: glyph names instead of text; skipped",)
+
+
+def test_pdf_of_only_glyph_names_is_an_error(make_glyph_name_pdf: MakeFile) -> None:
+    error = load_error(make_glyph_name_pdf("junk.pdf", ["Junk one.", "Junk two."], {1, 2}))
+    assert error.reason == GLYPH_NAMES
+
+
+def test_pdf_page_that_fails_is_skipped_and_the_rest_kept(
+    make_pdf: MakeFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pypdf import PageObject
+
+    original = PageObject.extract_text
+
+    def flaky(page: PageObject, *args: object, **kwargs: object) -> str:
+        text = original(page, *args, **kwargs)
+        if "Broken" in text:
+            raise KeyError("/Font")
+        return text
+
+    monkeypatch.setattr(PageObject, "extract_text", flaky)
+    doc = load_document(make_pdf("flaky.pdf", ["Fine one.", "Broken two.", "Fine three."]))
+
+    assert [s.page for s in doc.sections] == [1, 3]
+    assert doc.warnings == ("page 2: text extraction failed (KeyError); skipped",)
+
+
+# --- DOCX ----------------------------------------------------------------------------------------
+
+
+def test_docx_headings_become_heading_trails(make_docx: MakeFile) -> None:
+    path = make_docx(
+        "guide.docx",
+        [
+            ("p", "Preface before any heading."),
+            ("title", "User Guide"),
+            ("h1", "Install"),
+            ("p", "Run pip install."),
+            ("h2", "GPU"),
+            ("p", "Set n_gpu_layers."),
+            ("p", "Check the driver."),
+            ("h1", "Usage"),
+            ("p", "Ask a question."),
+        ],
+    )
+
+    doc = load_document(path)
+
+    assert doc.kind == "docx"
+    assert doc.pages is None
+    assert [(s.heading, s.text) for s in doc.sections] == [
+        (None, "Preface before any heading."),
+        ("User Guide > Install", "Run pip install."),
+        ("User Guide > Install > GPU", "Set n_gpu_layers.\n\nCheck the driver."),
+        ("User Guide > Usage", "Ask a question."),
+    ]
+    assert all(s.page is None and not s.is_table for s in doc.sections)
+
+
+def test_docx_tables_are_sections_in_document_order(make_docx: MakeFile) -> None:
+    path = make_docx(
+        "report.docx",
+        [
+            ("h1", "Results"),
+            ("p", "Before the table."),
+            ("table", [["Model", "Score"], ["MiniLM", "0.81"], ["", ""]]),
+            ("p", "After the table."),
+        ],
+    )
+
+    doc = load_document(path)
+
+    assert [(s.heading, s.is_table, s.text) for s in doc.sections] == [
+        ("Results", False, "Before the table."),
+        ("Results", True, "Model | Score\nMiniLM | 0.81"),
+        ("Results", False, "After the table."),
+    ]
+
+
+def test_docx_merged_cells_appear_once(make_docx: MakeFile) -> None:
+    import docx
+
+    path = make_docx("merged.docx", [("table", [["Span", "", "C"], ["a", "b", "c"]])])
+    document = docx.Document(str(path))
+    table = document.tables[0]
+    table.cell(0, 0).merge(table.cell(0, 1))
+    document.save(str(path))
+
+    (section,) = load_document(path).sections
+
+    assert section.is_table
+    assert section.text == "Span | C\na | b | c"
+
+
+def test_docx_without_text_is_empty(make_docx: MakeFile) -> None:
+    error = load_error(make_docx("blank.docx", [("p", "   ")]))
+    assert error.reason.startswith(EMPTY)
+
+
+def test_zip_renamed_to_docx_is_corrupt(make_fake_docx: MakeFile) -> None:
+    error = load_error(make_fake_docx("fake.docx"))
+    assert error.reason == CORRUPT_DOCX
+    assert isinstance(error.__cause__, KeyError)
+
+
+def test_non_zip_docx_is_corrupt(make_text_file: MakeFile) -> None:
+    error = load_error(make_text_file("notes.docx", "plain text pretending to be Word"))
+    assert error.reason == CORRUPT_DOCX
+    assert error.__cause__ is not None
+
+
+def test_password_protected_docx_is_encrypted(make_text_file: MakeFile) -> None:
+    # Word saves a protected DOCX as an OLE2 container with an EncryptedPackage stream.
+    ole = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64 + "EncryptedPackage".encode("utf-16-le")
+    )
+    error = load_error(make_text_file("protected.docx", ole))
+    assert error.reason == ENCRYPTED
+
+
+# --- TXT / MD ------------------------------------------------------------------------------------
+
+
+def test_gbk_text_is_decoded(make_gbk_txt: MakeFile) -> None:
+    path = make_gbk_txt("gbk.txt", CHINESE * 2)
+    assert path.read_bytes() != (CHINESE * 2).encode("utf-8")
+
+    doc = load_document(path)
+
+    assert doc.kind == "txt"
+    assert [(s.heading, s.page, s.text) for s in doc.sections] == [(None, None, CHINESE * 2)]
+    assert doc.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("機器學習模型會將文件切分成段落、再轉換為向量並儲存在資料庫中、以便日後檢索。", "big5"),
+        ("Le café était fermé; à côté, l'hôtel proposait des crêpes très appréciées.", "latin-1"),
+        ("Un été à Paris", "latin-1"),
+        ("向量数据库", "gbk"),
+        ("Grüße aus München: Straßenbahn, Öl und Ärger über Bücher.", "cp1252"),
+        ("UTF-8 with a BOM: naïve café", "utf-8-sig"),
+        ("UTF-16 with a BOM: 向量", "utf-16"),
+    ],
+)
+def test_text_encodings_are_detected(make_text_file: MakeFile, text: str, encoding: str) -> None:
+    doc = load_document(make_text_file("enc.txt", text, encoding=encoding))
+    assert doc.sections[0].text == text
+
+
+def test_nul_and_control_characters_are_removed(make_text_file: MakeFile) -> None:
+    path = make_text_file("ctl.txt", b"Hel\x00lo\x00 world\x1b[2J\r\nline\ttwo\x7f\r\n")
+    assert load_document(path).sections[0].text == "Hello world[2J\nline\ttwo"
+
+
+def test_whitespace_only_text_is_empty(make_text_file: MakeFile) -> None:
+    error = load_error(make_text_file("blank.txt", " \n\t\r\n\x00 "))
+    assert error.reason.startswith(EMPTY)
+
+
+@pytest.mark.parametrize("name", ["e.pdf", "e.docx", "e.txt", "e.md", "e.markdown"])
+def test_zero_byte_file_is_empty(make_empty_file: MakeFile, name: str) -> None:
+    assert load_error(make_empty_file(name)).reason == EMPTY
+
+
+def test_markdown_headings_split_sections(make_text_file: MakeFile) -> None:
+    text = (
+        "Intro line.\n\n"
+        "# Install\n\nUse pip.\n\n"
+        "## GPU ##\n\nSet layers.\n\n```bash\n# not a heading\npip install x\n```\n\n"
+        "### Empty\n\n"
+        "# Usage\nAsk.\n"
+        "#hashtag is not a heading\n"
+    )
+    doc = load_document(make_text_file("readme.markdown", text))
+
+    assert doc.kind == "md"
+    assert [(s.heading, s.text) for s in doc.sections] == [
+        (None, "Intro line."),
+        ("Install", "Use pip."),
+        ("Install > GPU", "Set layers.\n\n```bash\n# not a heading\npip install x\n```"),
+        ("Usage", "Ask.\n#hashtag is not a heading"),
+    ]
+
+
+def test_txt_is_one_section_even_with_hash_lines(make_text_file: MakeFile) -> None:
+    doc = load_document(make_text_file("notes.txt", "# not split\nbody\n"))
+    assert [(s.heading, s.text) for s in doc.sections] == [(None, "# not split\nbody")]
+
+
+# --- paths ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "suffix"), [("data.xyz", ".xyz"), ("Makefile", "no extension")])
+def test_unsupported_suffix(make_text_file: MakeFile, name: str, suffix: str) -> None:
+    error = load_error(make_text_file(name, "text"))
+    assert error.reason == f"unsupported file type ({suffix})"
+
+
+def test_suffix_match_ignores_case(make_text_file: MakeFile) -> None:
+    assert load_document(make_text_file("UPPER.TXT", "shout")).sections[0].text == "shout"
+
+
+def test_missing_file_and_directory_are_not_found(tmp_path: Path) -> None:
+    assert load_error(tmp_path / "missing.pdf").reason == NOT_FOUND
+    folder = tmp_path / "folder.md"
+    folder.mkdir()
+    assert load_error(folder).reason.startswith(NOT_FOUND)
