@@ -140,13 +140,16 @@ def _split_long(
                 if offsets[k][0] > 0 and piece[offsets[k][0] - 1].isspace():
                     j = k
                     break
-        cut_start = offsets[i][0]
-        cut_end = offsets[j][0] if j < len(offsets) else len(piece)
-        for s, e in _trimmed(piece, cut_start, cut_end):
-            tokens = count_tokens(piece[s:e])
-            if tokens > limit:  # tokenisation of a slice can differ from the whole; shrink
-                j = max(i + 1, j - (tokens - limit))
-                continue
+        while True:
+            cut_end = offsets[j][0] if j < len(offsets) else len(piece)
+            spans = _trimmed(piece, offsets[i][0], cut_end)
+            tokens = count_tokens(piece[spans[0][0] : spans[0][1]]) if spans else 0
+            if tokens <= limit or j - i <= 1:
+                break
+            # Tokenisation of a slice can differ from the whole: shrink and cut again, so
+            # no text between i and j is lost.
+            j = max(i + 1, j - (tokens - limit))
+        for s, e in spans:
             yield _Unit(start + s, start + e, tokens)
         i = j
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install ragkb into ./.venv (idempotent). Usage: bash scripts/install.sh [extra ...]
+#   extras: test, bench. RAGKB_TORCH=cuda keeps pip's default (CUDA) torch instead of the CPU build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+extras=$(IFS=,; echo "$*")
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+python -m pip install --quiet --upgrade pip >&2
+
+# sentence-transformers needs torch; a plain `pip install torch` pulls a multi-GB CUDA build.
+# Install the CPU build first unless torch is already there or the user wants CUDA.
+if ! python -c "import torch" 2>/dev/null; then
+    if [ "${RAGKB_TORCH:-cpu}" = "cpu" ]; then
+        echo "installing CPU-only torch..." >&2
+        # A CPU wheel already on this machine (pip's find-links) first, else PyTorch's CPU index.
+        pip install --quiet --no-index "torch==2.13.0" >&2 2>/dev/null \
+            || pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu >&2
+    fi
+fi
+
+# llama-cpp-python compiles from source the first time (about 10 minutes on 2 cores);
+# pip caches the wheel, so later installs take seconds. GPU builds: see the README.
+target="."
+[ -n "$extras" ] && target=".[$extras]"
+echo "installing ragkb${extras:+ with $extras}..." >&2
+pip install --quiet -e "$target" >&2

@@ -1,0 +1,161 @@
+"""The Python API end to end on the real embedder, the real Chroma store and the real GGUF."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ragkb.config import load_settings
+from ragkb.errors import KnowledgeBaseNotFoundError, StoreMismatchError
+from ragkb.kb import KnowledgeBase
+
+pytestmark = pytest.mark.slow
+SAMPLE_DOCS = Path(__file__).resolve().parent.parent / "sample_docs"
+GOLD = Path(__file__).resolve().parent / "data" / "eval" / "sample_docs_gold.jsonl"
+
+
+def _kb(home: Path, **flags: object) -> KnowledgeBase:
+    return KnowledgeBase(load_settings(flags, environ={"RAGKB_HOME": str(home)}))
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of sample_docs/, so tests can never touch the repository's files."""
+    target = tmp_path_factory.mktemp("corpus") / "docs"
+    shutil.copytree(SAMPLE_DOCS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def cosine_home(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home-cosine")
+    report = _kb(home).ingest([str(corpus)])
+    assert not report.failed, report.failed
+    return home
+
+
+@pytest.fixture(scope="session")
+def l2_home(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home-l2")
+    _kb(home, metric="l2").ingest([str(corpus)])
+    return home
+
+
+def test_ingest_records_every_sample_file(cosine_home: Path, corpus: Path) -> None:
+    kb = _kb(cosine_home)
+    records = {Path(r.path).name: r for r in kb.files()}
+    assert set(records) == {p.name for p in corpus.iterdir()}
+    assert all(r.status == "ok" and r.chunks > 0 for r in records.values())
+    assert records["tracing-handbook.pdf"].pages == 7
+    # Catalog and vector store agree chunk for chunk.
+    assert sorted(kb.catalog.chunk_ids()) == sorted(kb.store.all_ids())
+
+
+def test_search_finds_the_page_that_holds_the_answer(cosine_home: Path) -> None:
+    hits = _kb(cosine_home).search("what is a trace tree", k=5)
+    top = hits[0]
+    assert Path(top.source).name == "tracing-handbook.pdf"
+    assert top.page == 3  # the trace tree section is on the third page, numbered from 1
+    assert "trace tree" in top.text.lower()
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(hits[i].score >= -1 for i in range(len(hits)))
+
+
+def test_l2_store_ranks_like_cosine_and_reports_l2(cosine_home: Path, l2_home: Path) -> None:
+    for query in ("what is a trace tree", "how long are traces kept", "HNSW ef_search value"):
+        cos = _kb(cosine_home).search(query, k=5, mode="vector")
+        l2 = _kb(l2_home).search(query, k=5, mode="vector")
+        assert [h.chunk_id for h in cos] == [h.chunk_id for h in l2]
+        # One score scale for both metrics: the cosine similarity.
+        for a, b in zip(cos, l2, strict=True):
+            assert a.score == pytest.approx(b.score, abs=1e-3)
+            assert b.distance == pytest.approx(2 * a.distance, abs=2e-3)
+    assert _kb(l2_home).metric == "l2"
+    assert _kb(l2_home).info().metric == "l2"
+
+
+def test_explicit_other_metric_on_existing_kb_is_refused(l2_home: Path) -> None:
+    with pytest.raises(StoreMismatchError, match="metric"):
+        _ = _kb(l2_home, metric="cosine").metric
+
+
+def test_changed_embedding_settings_are_refused(cosine_home: Path) -> None:
+    with pytest.raises(StoreMismatchError, match="passage_prefix"):
+        _kb(cosine_home, passage_prefix="passage: ").search("trace")
+
+
+def test_missing_kb_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseNotFoundError, match="ragkb ingest"):
+        _kb(tmp_path, kb="nothing").search("x")
+
+
+def test_ask_answers_from_context_with_the_chat_template(cosine_home: Path) -> None:
+    kb = _kb(cosine_home, seed=1, temperature=0.0)
+    answer = kb.ask("What is a trace tree?")
+    assert not answer.refused
+    assert answer.text.strip()
+    assert answer.sources and Path(answer.sources[0].source).name == "tracing-handbook.pdf"
+    assert answer.usage is not None
+    assert answer.usage.prompt_tokens + answer.usage.max_tokens <= answer.usage.n_ctx
+    assert 0 < answer.usage.completion_tokens <= answer.usage.max_tokens
+    packed = kb.prompt_for("What is a trace tree?")
+    prompt = kb.generator.render_prompt(packed.messages)
+    # SmolLM2's GGUF template (ChatML) framed the messages, and the context is numbered.
+    assert prompt.startswith("<|im_start|>system\n")
+    assert prompt.endswith("<|im_start|>assistant\n")
+    assert "[1] tracing-handbook.pdf, page 3" in prompt
+    # Our token count is the count llama.cpp itself reports for the same messages.
+    usage = kb.generator.llama.create_chat_completion(messages=packed.messages, max_tokens=1)
+    assert usage["usage"]["prompt_tokens"] == packed.prompt_tokens
+
+
+def test_evidence_quotes_are_exact_substrings_with_the_right_page(cosine_home: Path) -> None:
+    kb = _kb(cosine_home, seed=1, temperature=0.0)
+    answer = kb.ask("What is a trace tree?")
+    assert 1 <= len(answer.evidence) <= 3
+    stored = kb.catalog.chunks_by_id(e.chunk_id for e in answer.evidence)
+    for e in answer.evidence:
+        chunk = stored[e.chunk_id]
+        assert chunk.text[e.start : e.end] == e.quote
+        assert chunk.page == e.page
+    assert any("tree formed by all spans" in e.quote for e in answer.evidence)
+
+
+def test_chinese_evidence_ends_at_a_chinese_sentence_end(cosine_home: Path) -> None:
+    kb = _kb(cosine_home, seed=1, temperature=0.0)
+    answer = kb.ask("RAG 的四个步骤是什么？")
+    assert not answer.refused
+    chinese = [e for e in answer.evidence if any("\u4e00" <= c <= "\u9fff" for c in e.quote)]
+    assert chinese, answer.evidence
+    assert all(e.quote[-1] in "。！？；…" or e.trimmed for e in chinese)
+
+
+def test_tiny_context_window_with_many_chunks_still_answers(cosine_home: Path) -> None:
+    kb = _kb(cosine_home, n_ctx=512, max_tokens=128, k=20, seed=1, min_score=0.0)
+    answer = kb.ask("What is a trace tree and how is it stored?")
+    assert not answer.refused
+    assert answer.usage is not None
+    assert answer.usage.prompt_tokens + 128 <= 512
+    assert answer.usage.dropped_chunks > 0
+    assert answer.text.strip()
+
+
+def test_unrelated_question_is_refused_without_the_model(cosine_home: Path) -> None:
+    kb = _kb(cosine_home)
+    answer = kb.ask("Who won the 1998 football world cup final?")
+    assert answer.refused
+    assert answer.evidence == () and answer.sources == () and answer.usage is None
+    assert "generator" not in kb.__dict__  # the language model was never loaded
+
+
+def test_eval_on_the_shipped_gold_file(cosine_home: Path) -> None:
+    from ragkb.evaluation import evaluate
+
+    report = evaluate(_kb(cosine_home), GOLD)
+    en, overall = report["metrics"]["en"], report["metrics"]["all"]
+    assert overall["questions"] >= 30
+    assert en["hit@5"] >= 0.9
+    assert overall["refusal_rate_absent"] >= 0.5
+    assert overall["false_refusal_rate"] <= 0.1
