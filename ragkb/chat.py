@@ -17,6 +17,7 @@ _FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 MAX_REWRITE_TOKENS = 48
+_FILLER = frozenset({"about", "also", "more", "else", "还有", "另外", "然后", "呢"})
 
 Rewrite = Callable[[list[Turn], str], str]
 
@@ -44,10 +45,16 @@ class ChatSession:
             return question
         previous = self.last_query or self.history[-1].question
         if rewrite is not None:
-            candidate = rewrite(self.history, question).strip().strip('"').splitlines()
-            text = candidate[0].strip() if candidate else ""
+            candidate = rewrite(self.history, question).strip().splitlines()
+            text = candidate[0].strip().strip('"').strip() if candidate else ""
             subject = set(keyword_tokens(previous))
-            if text and subject & set(keyword_tokens(text)) and len(text) < 400:
+            # Words that point back (它, 它们, 该) are what a rewrite replaces: not required.
+            asked = {
+                w for w in keyword_tokens(question) if w not in _FILLER and not _FOLLOW_UP.search(w)
+            }
+            got = set(keyword_tokens(text))
+            # Keep the rewrite only if it names the subject and keeps everything asked now.
+            if text and subject & got and asked <= got and len(text) < 400:
                 return text
         return f"{previous} {question}"
 

@@ -614,19 +614,21 @@ def eval_(
 # -- entry point ----------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every failure to its documented exit code, in one place."""
-    import click
-
     try:
         result = app(args=argv, prog_name="ragkb", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except errors.RagkbError as exc:
         _report_error(exc)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         _err().print("aborted")
         return errors.EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors (typer vendors click's classes)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            _err().print(f"error: {exc}")
         return errors.EXIT_USAGE
     except KeyboardInterrupt:
         _err().print("interrupted")

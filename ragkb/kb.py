@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from ragkb.lexical import KeywordIndex
     from ragkb.store import ChromaStore
 
+# Above this share of unknown tokens the embedder cannot read a query (e.g. Chinese through
+# MiniLM), so relevance also needs a keyword match.
+UNKNOWN_QUERY_RATIO = 0.2
 # Fingerprint keys that change the vectors: a mismatch means the KB must be rebuilt.
 HARD_KEYS = ("embedder", "dimension", "normalized", "passage_prefix", "query_prefix", "metric")
 # Keys that change only the chunking: a mismatch means the next ingest re-chunks every file.
@@ -298,6 +301,8 @@ class KnowledgeBase:
             store=self.store if vector else None,
             keyword_index=self.keyword_index if mode in ("keyword", "hybrid") else None,
             embedder=self.embedder if vector else None,
+            vector_reliable=not vector
+            or self.embedder.unknown_token_ratio(query) <= UNKNOWN_QUERY_RATIO,
         )
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None) -> list[Hit]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 INDEX_DIR = "bm25"
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUNS = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+_RUNS = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _STOPWORDS = frozenset(
     """
@@ -27,7 +27,8 @@ _STOPWORDS = frozenset(
     on or so such that the their then there these they this to was were what when where which
     who why will with you your
     的 了 是 在 和 与 及 或 也 就 都 而 吗 呢 吧 啊
-    什么 怎么 如何 哪些 为什么 一个 我们 你们 他们 这个 那个
+    什么 怎么 如何 哪些 为什么 一个 我们 你们 他们 这个 那个 有 能 哪 里 如果 应该 怎样
+    到 多 大 多少 起来 之前 之后 大概 哪个 哪支 可以 需要 时候
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
 
@@ -42,6 +43,13 @@ def keyword_tokens(text: str) -> list[str]:
         elif run not in _STOPWORDS:
             tokens.append(run)
     return tokens
+
+
+def keyword_coverage(query_tokens: set[str], chunk_keywords: str) -> float:
+    """Return the share of the query's distinct keywords that occur in a chunk."""
+    if not query_tokens:
+        return 0.0
+    return len(query_tokens & set(chunk_keywords.split())) / len(query_tokens)
 
 
 def _segment(run: str) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ragkb.lexical import keyword_coverage, keyword_tokens
 from ragkb.store import distance_to_score
 from ragkb.types import Hit
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 MMR_LAMBDA = 0.7  # relevance vs diversity in maximal marginal relevance
 _CANDIDATE_FACTOR = 4
+# Share of a query's keywords a chunk must contain to count as relevant when the embedder
+# cannot read the query.
+MIN_KEYWORD_COVERAGE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ def retrieve(
     store: ChromaStore | None,
     keyword_index: KeywordIndex | None,
     embedder: Embedder | None,
+    vector_reliable: bool = True,
 ) -> Retrieval:
     """Return the top K chunks for QUERY.
 
@@ -99,7 +104,18 @@ def retrieve(
                 rank=len(hits) + 1,
             )
         )
-    relevant = hits if mode == "keyword" else [h for h in hits if h.score >= min_score]
+    if mode == "keyword":
+        relevant = hits
+    elif vector_reliable or mode == "vector":
+        relevant = [h for h in hits if h.score >= min_score]
+    else:
+        wanted = set(keyword_tokens(query))
+        relevant = [
+            h
+            for h in hits
+            if h.score >= min_score
+            and keyword_coverage(wanted, records[h.chunk_id].keywords) >= MIN_KEYWORD_COVERAGE
+        ]
     return Retrieval(
         tuple(hits), tuple(relevant), tuple(query_vector) if query_vector is not None else None
     )

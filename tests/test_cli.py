@@ -1,0 +1,164 @@
+"""The command-line contract: JSON shapes, streams, exit codes, on the real components."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragkb import errors
+from ragkb.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def sample(make_pdf, make_docx, docs_dir: Path) -> Path:
+    make_pdf(
+        "manual.pdf",
+        [
+            "Introduction. The Quokka appliance is a home weather station.",
+            "Calibration. The barometer of the Quokka must be calibrated every 90 days "
+            "with the blue key.",
+            "Warranty. The warranty lasts 3 years from purchase.",
+        ],
+    )
+    make_docx(
+        "notes.docx",
+        [("h1", "Battery"), ("p", "The Quokka runs for 14 months on two AA batteries.")],
+    )
+    make_pdf("zh.pdf", ["熊猫站的电池可以使用十四个月。校准周期是九十天。"], chinese=True)
+    return docs_dir
+
+
+def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
+    code, out, err = run_cli(capsys, "ingest", str(sample), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["counts"] == {"added": 3, "updated": 0, "unchanged": 0, "removed": 0, "failed": 0}
+    assert report["chunks_added"] >= 3
+
+    code, out, _ = run_cli(capsys, "search", "how often must the barometer be calibrated",
+                           "-k", "3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= {"query", "kb", "metric", "results"}
+    assert data["kb"] == "default" and data["metric"] == "cosine"
+    first = data["results"][0]
+    assert set(first) >= {"rank", "source", "page", "score", "distance", "text", "chunk_id"}
+    assert first["rank"] == 1 and Path(first["source"]).name == "manual.pdf"
+    assert first["page"] == 2
+    assert first["score"] == pytest.approx(1 - first["distance"], abs=1e-4)
+
+    code, out, _ = run_cli(capsys, "ask", "How often must the barometer be calibrated?",
+                           "--json", "--seed", "3", "--max-tokens", "64")
+    assert code == 0
+    answer = json.loads(out)
+    assert set(answer) >= {"question", "answer", "sources", "usage", "refused", "evidence",
+                           "invalid_citations"}
+    assert answer["refused"] is False and answer["answer"]
+    assert set(answer["usage"]) >= {"prompt_tokens", "completion_tokens", "n_ctx"}
+    assert answer["usage"]["prompt_tokens"] + 64 <= answer["usage"]["n_ctx"]
+    assert Path(answer["sources"][0]["source"]).name == "manual.pdf"
+    for quote in answer["evidence"]:
+        source = next(s for s in answer["sources"] if s["chunk_id"] == quote["chunk_id"])
+        assert source["text"][quote["start"] : quote["end"]] == quote["quote"]
+
+
+def test_refusal_has_its_own_exit_code_and_no_evidence(capsys, sample: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0
+    code, out, _ = run_cli(capsys, "ask", "Who painted the Mona Lisa?", "--json")
+    assert code == errors.EXIT_REFUSED
+    data = json.loads(out)
+    assert data["refused"] is True and data["evidence"] == [] and data["sources"] == []
+
+
+def test_batch_search_answers_in_order(capsys, sample: Path, tmp_path: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "warranty length"}\nbattery life in months\n', encoding="utf-8"
+    )
+    code, out, _ = run_cli(capsys, "search", "--batch", str(batch), "-k", "2")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["id"] for line in lines] == ["a", 2]
+    assert lines[0]["results"][0]["page"] == 3
+    assert Path(lines[1]["results"][0]["source"]).name == "notes.docx"
+
+
+def test_management_commands_json(capsys, sample: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q", "--metric", "l2")[0] == 0
+    code, out, _ = run_cli(capsys, "list", "--json")
+    kbs = json.loads(out)["knowledge_bases"]
+    assert [(k["name"], k["metric"], k["files"]) for k in kbs] == [("default", "l2", 3)]
+    code, out, _ = run_cli(capsys, "files", "--json")
+    files = json.loads(out)["files"]
+    assert {Path(f["path"]).name for f in files} == {"manual.pdf", "notes.docx", "zh.pdf"}
+    assert next(f for f in files if f["path"].endswith("manual.pdf"))["pages"] == 3
+    code, out, _ = run_cli(capsys, "remove", str(sample / "notes.docx"), "--json")
+    assert code == 0 and json.loads(out)["removed"][0]["chunks"] >= 1
+    code, out, _ = run_cli(capsys, "stats", "--json")
+    assert json.loads(out)["files"] == 2
+    code, out, _ = run_cli(capsys, "reset", "--yes", "--json")
+    assert code == 0 and json.loads(out)["deleted"] is True
+    code, _, err = run_cli(capsys, "stats")
+    assert code == errors.EXIT_NOT_FOUND and "does not exist" in err
+
+
+def test_usage_and_config_errors_have_distinct_codes(capsys, tmp_path: Path) -> None:
+    code, _, _ = run_cli(capsys, "search")
+    assert code == errors.EXIT_USAGE
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[retrieval]\nkk = 3\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "list", "--config", str(bad))
+    assert code == errors.EXIT_CONFIG and "kk" in err
+    code, _, err = run_cli(capsys, "search", "x")
+    assert code == errors.EXIT_NOT_FOUND
+
+
+def test_config_show_reports_sources(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGKB_N_GPU_LAYERS", "-1")
+    code, out, _ = run_cli(capsys, "config", "show", "--json")
+    rows = {r["name"]: r for r in json.loads(out)["settings"]}
+    assert rows["n_gpu_layers"] == {"section": "generation", "name": "n_gpu_layers",
+                                    "value": -1, "source": "env"}
+    assert rows["k"]["source"] == "default"
+
+
+def test_chat_from_stdin_rewrites_follow_ups(sample: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "RAGKB_HOME": os.environ["RAGKB_HOME"], "NO_COLOR": "1"}
+    subprocess.run([sys.executable, "-m", "ragkb", "ingest", str(sample), "-q"], env=env,
+                   check=True, capture_output=True)
+    questions = "How long is the warranty of the Quokka?\nAnd what about its battery?\n/exit\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "ragkb", "chat", "--jsonl", "--seed", "1", "--max-tokens", "48"],
+        input=questions, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    turns = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(turns) == 2
+    assert set(turns[0]) >= {"question", "standalone_query", "answer", "sources", "usage"}
+    assert turns[0]["standalone_query"] == turns[0]["question"]
+    follow_up = turns[1]["standalone_query"].lower()
+    assert "quokka" in follow_up and "battery" in follow_up
+    assert "\x1b[" not in done.stdout + done.stderr  # no ANSI codes off a terminal
+
+
+def test_terminal_output_escapes_document_markup(capsys, make_text_file, docs_dir) -> None:
+    make_text_file("evil.txt", "The [bold red]tag[/bold red] and \x1b[31mred\x1b[0m escape text.")
+    assert run_cli(capsys, "ingest", str(docs_dir), "-q")[0] == 0
+    code, out, _ = run_cli(capsys, "search", "tag escape text", "-k", "1")
+    assert code == 0
+    assert "[bold red]tag[/bold red]" in out  # shown literally, not interpreted
+    assert "\x1b" not in out

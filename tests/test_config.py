@@ -1,0 +1,316 @@
+"""Settings: precedence, sources, validation and the generated config file."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ragkb.config import (
+    FIELDS,
+    FIELDS_BY_NAME,
+    SECTIONS,
+    load_settings,
+    read_config_file,
+    render_config_toml,
+)
+from ragkb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@pytest.fixture(autouse=True)
+def empty_user_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the user config dir (platformdirs reads XDG_CONFIG_HOME) at an empty temp dir."""
+    folder = tmp_path / "xdg-config"
+    folder.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+def write_toml(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- precedence and sources -------------------------------------------------------------------
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    settings = load_settings({}, environ={})
+    for field in FIELDS:
+        assert settings.value(field.name) == field.default, field.name
+        assert settings.sources[field.name] == "default", field.name
+    assert settings.config_path is None
+
+
+def test_config_file_overrides_default(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval]\nk = 7\n[store]\nmetric = 'l2'\n")
+    settings = load_settings({}, config_path=path, environ={})
+    assert settings.retrieval.k == 7
+    assert settings.store.metric == "l2"
+    assert settings.sources["k"] == f"file {path}"
+    assert settings.sources["metric"] == f"file {path}"
+    assert settings.sources["mode"] == "default"
+    assert settings.config_path == path
+
+
+def test_env_overrides_config_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval]\nk = 7\nmode = 'vector'\n")
+    settings = load_settings({}, config_path=path, environ={"RAGKB_K": "9"})
+    assert settings.retrieval.k == 9
+    assert settings.sources["k"] == "env"
+    # A key only the file sets still comes from the file.
+    assert settings.retrieval.mode == "vector"
+    assert settings.sources["mode"] == f"file {path}"
+
+
+def test_flag_overrides_env_and_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval]\nk = 7\n")
+    settings = load_settings({"k": 11}, config_path=path, environ={"RAGKB_K": "9"})
+    assert settings.retrieval.k == 11
+    assert settings.sources["k"] == "flag"
+
+
+def test_none_flags_and_empty_env_values_are_ignored(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval]\nk = 7\n")
+    settings = load_settings({"k": None}, config_path=path, environ={"RAGKB_K": ""})
+    assert settings.retrieval.k == 7
+    assert settings.sources["k"] == f"file {path}"
+
+
+def test_ragkb_config_env_names_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "env.toml", "[generation]\nn_ctx = 4096\n")
+    settings = load_settings({}, environ={"RAGKB_CONFIG": str(path)})
+    assert settings.generation.n_ctx == 4096
+    assert settings.sources["n_ctx"] == f"file {path}"
+
+
+def test_config_flag_beats_ragkb_config(tmp_path: Path) -> None:
+    from_env = write_toml(tmp_path / "env.toml", "[retrieval]\nk = 3\n")
+    from_flag = write_toml(tmp_path / "flag.toml", "[retrieval]\nk = 4\n")
+    settings = load_settings({}, config_path=from_flag, environ={"RAGKB_CONFIG": str(from_env)})
+    assert settings.retrieval.k == 4
+    assert settings.config_path == from_flag
+
+
+def test_user_config_dir_is_the_last_resort(empty_user_config_dir: Path) -> None:
+    path = empty_user_config_dir / "ragkb" / "config.toml"
+    path.parent.mkdir()
+    write_toml(path, "[retrieval]\nk = 8\n")
+    settings = load_settings({}, environ={})
+    assert settings.retrieval.k == 8
+    assert settings.config_path == path
+    assert settings.sources["k"] == f"file {path}"
+
+
+def test_missing_config_files_are_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match="nope.toml: config file not found"):
+        load_settings({}, config_path=missing, environ={})
+    with pytest.raises(ConfigError, match="RAGKB_CONFIG"):
+        load_settings({}, environ={"RAGKB_CONFIG": str(missing)})
+
+
+def test_env_values_are_coerced_to_the_field_type() -> None:
+    settings = load_settings(
+        {},
+        environ={
+            "RAGKB_MMR": "yes",
+            "RAGKB_PRUNE": "off",
+            "RAGKB_N_GPU_LAYERS": "-1",
+            "RAGKB_MIN_SCORE": "0.55",
+        },
+    )
+    assert settings.retrieval.mmr is True
+    assert settings.ingest.prune is False
+    assert settings.generation.n_gpu_layers == -1
+    assert settings.retrieval.min_score == pytest.approx(0.55)
+    assert {settings.sources[n] for n in ("mmr", "prune", "n_gpu_layers", "min_score")} == {"env"}
+
+
+def test_bad_env_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="RAGKB_K"):
+        load_settings({}, environ={"RAGKB_K": "many"})
+
+
+def test_home_and_api_key_come_from_the_given_environ(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"api_key_env": "MY_KEY"},
+        environ={"RAGKB_HOME": str(tmp_path / "h"), "MY_KEY": "s3cret"},
+    )
+    assert settings.home == tmp_path / "h"
+    assert settings.generation.api_key == "s3cret"
+
+
+# -- the config file rejects what it does not know -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[retrival]\nk = 5\n", "retrival"),
+        ("[retrieval]\ntopk = 5\n", "topk"),
+        ("[store]\nk = 5\n", "'k' in [store]"),  # a real key in the wrong section
+        ("k = 5\n", "k"),  # a top-level key is not a section
+    ],
+)
+def test_unknown_section_or_key_is_rejected_by_name(tmp_path: Path, toml: str, named: str) -> None:
+    path = write_toml(tmp_path / "c.toml", toml)
+    with pytest.raises(ConfigError) as info:
+        read_config_file(path)
+    assert named in str(info.value)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[retrieval]\nk = 'five'\n", "k"),
+        ("[retrieval]\nk = true\n", "k"),
+        ("[retrieval]\nk = 2.5\n", "k"),
+        ("[store]\nkb = 5\n", "kb"),
+        ("[ingest]\nprune = 'maybe'\n", "prune"),
+        ("[retrieval]\nmin_score = false\n", "min_score"),
+    ],
+)
+def test_wrong_type_is_rejected(tmp_path: Path, toml: str, named: str) -> None:
+    path = write_toml(tmp_path / "c.toml", toml)
+    with pytest.raises(ConfigError, match=rf"^{named} = .*expected"):
+        read_config_file(path)
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval\nk = 5\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        read_config_file(path)
+
+
+def test_integral_float_is_accepted_for_int(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval]\nk = 6.0\n")
+    assert read_config_file(path) == {"k": 6}
+
+
+# -- choices and cross-field rules ------------------------------------------------------------
+
+
+def test_metric_choice_enforced_in_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[store]\nmetric = 'dot'\n")
+    with pytest.raises(ConfigError, match="metric = 'dot'.*cosine, l2"):
+        load_settings({}, config_path=path, environ={})
+
+
+def test_mode_choice_enforced_in_env() -> None:
+    with pytest.raises(ConfigError, match="mode = 'semantic'.*vector, keyword, hybrid"):
+        load_settings({}, environ={"RAGKB_MODE": "semantic"})
+
+
+def test_backend_choice_enforced_in_flag() -> None:
+    with pytest.raises(ConfigError, match="backend = 'vllm'"):
+        load_settings({"backend": "vllm"}, environ={})
+    assert load_settings({"backend": "openai"}, environ={}).generation.backend == "openai"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"chunk_tokens": 100, "overlap_tokens": 100}, "overlap_tokens"),
+        ({"chunk_tokens": 100, "overlap_tokens": 150}, "overlap_tokens"),
+        ({"overlap_tokens": -1}, "overlap_tokens"),
+        ({"n_ctx": 512, "max_tokens": 512}, "max_tokens"),
+        ({"n_ctx": 512, "max_tokens": 600}, "max_tokens"),
+        ({"k": 0}, "k must be positive"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"kb": "my kb"}, "kb name"),
+        ({"kb": "a/b"}, "kb name"),
+        ({"kb": "../up"}, "kb name"),
+        ({"kb": ""}, "kb name"),
+    ],
+)
+def test_validate_rejects_impossible_values(flags: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(flags, environ={})
+
+
+def test_validate_accepts_values_at_the_edges() -> None:
+    settings = load_settings(
+        {"chunk_tokens": 100, "overlap_tokens": 99, "n_ctx": 512, "max_tokens": 511, "kb": "Docs_v2.1-x"},
+        environ={},
+    )
+    assert settings.chunking.overlap_tokens == 99
+    assert settings.generation.max_tokens == 511
+    assert settings.store.kb == "Docs_v2.1-x"
+
+
+def test_unknown_flag_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'topk'"):
+        load_settings({"topk": 3}, environ={})
+
+
+# -- the generated config file ----------------------------------------------------------------
+
+
+def test_rendered_config_parses_back_to_the_defaults(tmp_path: Path) -> None:
+    text = render_config_toml()
+    data = tomllib.loads(text)
+    assert list(data) == list(SECTIONS)
+    for field in FIELDS:
+        assert data[field.section][field.name] == field.default, field.name
+    path = write_toml(tmp_path / "config.toml", text)
+    assert read_config_file(path) == {f.name: f.default for f in FIELDS}
+
+
+def test_rendered_config_lists_choices_and_help() -> None:
+    text = render_config_toml()
+    assert "(cosine | l2)" in text
+    for field in FIELDS:
+        assert f"# {field.help}" in text
+
+
+def test_rendered_config_loads_with_every_value_from_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "config.toml", render_config_toml())
+    settings = load_settings({}, config_path=path, environ={})
+    assert set(settings.sources.values()) == {f"file {path}"}
+    assert all(settings.value(f.name) == f.default for f in FIELDS)
+
+
+# -- Settings.replace -------------------------------------------------------------------------
+
+
+def test_replace_returns_a_changed_copy() -> None:
+    original = load_settings({}, environ={"RAGKB_K": "9"})
+    changed = original.replace(k="3", mmr=True)
+    assert changed.retrieval.k == 3
+    assert changed.retrieval.mmr is True
+    assert changed.sources["k"] == "flag"
+    assert changed.sources["mmr"] == "flag"
+    assert changed.sources["mode"] == "default"
+    # The original is untouched.
+    assert original.retrieval.k == 9
+    assert original.sources["k"] == "env"
+    assert original.retrieval.mmr is FIELDS_BY_NAME["mmr"].default
+
+
+def test_replace_keeps_home_config_path_and_api_key(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "c.toml", "[retrieval]\nk = 7\n")
+    original = load_settings(
+        {}, config_path=path, environ={"RAGKB_HOME": str(tmp_path), "OPENAI_API_KEY": "key"}
+    )
+    changed = original.replace(n_ctx=4096)
+    assert changed.home == original.home
+    assert changed.config_path == path
+    assert changed.generation.api_key == "key"
+    assert changed.retrieval.k == 7
+
+
+def test_replace_validates_and_rejects_unknown_names() -> None:
+    settings = load_settings({}, environ={})
+    with pytest.raises(ConfigError, match="overlap_tokens"):
+        settings.replace(overlap_tokens=settings.chunking.chunk_tokens)
+    with pytest.raises(ConfigError, match="unknown setting 'nope'"):
+        settings.replace(nope=1)
+    with pytest.raises(ConfigError, match="metric"):
+        settings.replace(metric="dot")

@@ -1,0 +1,193 @@
+"""Evidence: citations in answers and verbatim supporting quotes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ragkb.evidence import (
+    MAX_QUOTE_CHARS,
+    MAX_QUOTES,
+    cited_numbers,
+    drop_invalid_citations,
+    select_evidence,
+)
+from ragkb.types import Evidence, Hit
+
+ENGLISH = (
+    "The weather was pleasant yesterday afternoon. "
+    "Cosine similarity measures the angle between two embedding vectors. "
+    "Chroma stores embeddings in persistent collections on disk."
+)
+CHINESE = (
+    "今天的天气非常晴朗。余弦相似度通过计算两个向量夹角的余弦值来评估相似程度！"
+    "向量数据库保存文档片段的嵌入向量？"
+)
+FUSION = (
+    "Reciprocal rank fusion merges keyword and vector rankings by rank. "
+    "Documents that both rankings find rise to the top of the fused list."
+)
+
+
+def make_hit(number: int, text: str) -> Hit:
+    return Hit(
+        chunk_id=f"chunk-{number}",
+        text=text,
+        source=f"/docs/source{number}.txt",
+        page=number,
+        heading=f"Section {number}",
+        score=0.9,
+        distance=0.1,
+        rank=number,
+    )
+
+
+def assert_verbatim(evidence: tuple[Evidence, ...], hits: list[Hit]) -> None:
+    by_id = {hit.chunk_id: hit for hit in hits}
+    for item in evidence:
+        hit = by_id[item.chunk_id]
+        assert hit.text[item.start : item.end] == item.quote
+        assert item.quote == item.quote.strip() and item.quote
+        assert (item.source, item.page, item.section) == (hit.source, hit.page, hit.heading)
+
+
+# -- citations --------------------------------------------------------------------------------
+
+
+def test_cited_numbers_in_order_of_first_appearance() -> None:
+    assert cited_numbers("See [2] and [1]; also [2], [10] and [x] or [1000].") == [2, 1, 10]
+    assert cited_numbers("No citations here.") == []
+
+
+def test_drop_invalid_citations_keeps_valid_ones() -> None:
+    text, invalid = drop_invalid_citations("Cosine is an angle [1]. It is fast [7].", 3)
+    assert invalid == (7,)
+    assert "[7]" not in text
+    assert "[1]" in text
+    assert text.startswith("Cosine is an angle [1]. It is fast")
+
+
+def test_drop_invalid_citations_zero_and_repeats() -> None:
+    text, invalid = drop_invalid_citations("A [0] B [4] C [4] D [3]", 3)
+    assert invalid == (0, 4)
+    assert text == "A B C D [3]"
+
+
+def test_drop_invalid_citations_leaves_a_valid_answer_alone() -> None:
+    answer = "Both [1] and [3]  agree."
+    assert drop_invalid_citations(answer, 3) == (answer, ())
+
+
+# -- quotes -----------------------------------------------------------------------------------
+
+
+def test_best_matching_sentence_is_quoted_verbatim() -> None:
+    hits = [make_hit(1, ENGLISH), make_hit(2, FUSION)]
+    evidence = select_evidence(
+        "What does cosine similarity measure?",
+        "It measures the angle between two vectors.",
+        hits,
+        embed=None,
+    )
+    assert evidence
+    assert evidence[0].quote == "Cosine similarity measures the angle between two embedding vectors."
+    assert evidence[0].chunk_id == "chunk-1"
+    assert not evidence[0].trimmed
+    assert_verbatim(evidence, hits)
+
+
+def test_cited_sources_come_first() -> None:
+    hits = [make_hit(1, ENGLISH), make_hit(2, FUSION)]
+    question = "What does cosine similarity measure?"
+    uncited = select_evidence(question, "It measures angles.", hits, embed=None)
+    assert uncited[0].chunk_id == "chunk-1"
+    # The answer cites only [2], so its sentences lead though [1] matches the question better.
+    cited = select_evidence(question, "Rankings are fused by rank [2].", hits, embed=None)
+    numbers = [item.chunk_id for item in cited]
+    assert numbers[0] == "chunk-2"
+    assert numbers == sorted(numbers, key=lambda cid: cid != "chunk-2")
+    assert_verbatim(cited, hits)
+
+
+def test_chinese_quote_ends_at_a_chinese_sentence_end() -> None:
+    hits = [make_hit(1, CHINESE)]
+    evidence = select_evidence("余弦相似度怎么计算？", "通过向量夹角的余弦值 [1]。", hits, embed=None)
+    assert evidence[0].quote == "余弦相似度通过计算两个向量夹角的余弦值来评估相似程度！"
+    for item in evidence:
+        assert item.quote[-1] in "。！？"
+    assert_verbatim(evidence, hits)
+
+
+def test_long_english_sentence_is_trimmed_at_a_word_boundary() -> None:
+    rng = random.Random(7)
+    words = "cosine similarity angle vectors embedding collection persistent ranking".split()
+    sentence = "Cosine " + " ".join(rng.choice(words) for _ in range(80)) + "."
+    text = f"Short opening sentence here. {sentence}"
+    hits = [make_hit(1, text)]
+    evidence = select_evidence("cosine similarity angle", "It is the angle.", hits, embed=None)
+    long_quote = next(item for item in evidence if item.quote.startswith("Cosine"))
+    assert long_quote.trimmed
+    assert len(long_quote.quote) <= MAX_QUOTE_CHARS
+    assert sentence.startswith(long_quote.quote)
+    assert text[long_quote.end].isspace()  # cut before a space, not inside a word
+    assert long_quote.quote.split()[-1] in words
+    assert_verbatim(evidence, hits)
+
+
+def test_long_chinese_sentence_is_trimmed_after_a_comma() -> None:
+    clause = "余弦相似度衡量两个向量之间的夹角"
+    text = "，".join([clause] * 30) + "。"
+    hits = [make_hit(1, text)]
+    evidence = select_evidence("余弦相似度是什么？", "夹角 [1]", hits, embed=None)
+    assert len(evidence) == 1
+    assert evidence[0].trimmed
+    assert evidence[0].quote.endswith("，")
+    assert len(evidence[0].quote) <= MAX_QUOTE_CHARS
+    assert_verbatim(evidence, hits)
+
+
+def test_no_duplicate_quotes_and_at_most_three() -> None:
+    hits = [make_hit(n, ENGLISH + " " + FUSION) for n in (1, 2, 3)]
+    evidence = select_evidence(
+        "cosine similarity chroma rank fusion", "Several things [1][2][3].", hits, embed=None
+    )
+    quotes = [item.quote for item in evidence]
+    assert len(quotes) == MAX_QUOTES == 3
+    assert len(set(quotes)) == len(quotes)
+    assert_verbatim(evidence, hits)
+    assert len(select_evidence("cosine", "x", hits, embed=None, max_quotes=1)) == 1
+
+
+def test_sentences_too_short_to_quote_give_nothing() -> None:
+    assert select_evidence("ok?", "Yes.", [make_hit(1, "Yes. No. Ok.")], embed=None) == ()
+    assert select_evidence("anything", "answer", [], embed=None) == ()
+
+
+def test_embedder_scores_meaning_beyond_keywords() -> None:
+    hits = [make_hit(1, ENGLISH)]
+    target = "Chroma stores embeddings in persistent collections on disk."
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        # Question, answer and the target sentence point the same way; the rest are orthogonal.
+        return [[1.0, 0.0] if i < 2 or t == target else [0.0, 1.0] for i, t in enumerate(texts)]
+
+    # No keyword is shared with any sentence, so only the embedder can find the target.
+    evidence = select_evidence("Where do vectors live?", "In storage.", hits, embed=embed)
+    assert evidence[0].quote == target
+    without = select_evidence("Where do vectors live?", "In storage.", hits, embed=None)
+    assert without[0].quote != target
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_quotes_are_always_verbatim(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = [*ENGLISH.split(), *list(CHINESE), "，", ", ", "\n\n", "x" * 50]
+    hits = [
+        make_hit(n, "".join(rng.choice(pieces) + rng.choice([" ", ""]) for _ in range(400)))
+        for n in (1, 2)
+    ]
+    evidence = select_evidence("cosine 向量 angle", "Angle [2] and [1].", hits, embed=None)
+    assert 0 < len(evidence) <= MAX_QUOTES
+    assert all(len(item.quote) <= MAX_QUOTE_CHARS for item in evidence)
+    assert_verbatim(evidence, hits)
