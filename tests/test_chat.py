@@ -110,6 +110,26 @@ def test_chinese_rewrite_is_checked_by_its_words() -> None:
     assert bad == "余弦相似度怎么计算？ 它的速度怎么样？"
 
 
+def test_rewrite_that_loses_the_new_question_falls_back() -> None:
+    session = session_after_first_turn()
+    # Names the subject but no longer asks about speed.
+    query = session.standalone_query("How fast is it?", lambda h, q: "What is cosine similarity?")
+    assert query == f"{FIRST} How fast is it?"
+
+
+@pytest.mark.parametrize(
+    ("question", "rewritten"),
+    [
+        ("它们的速度怎么样？", "余弦相似度和点积的速度怎么样？"),
+        ("该方法的缺点？", "余弦相似度方法的缺点？"),
+    ],
+)
+def test_pointing_words_need_not_survive_the_rewrite(question: str, rewritten: str) -> None:
+    session = ChatSession()
+    session.add("余弦相似度怎么计算？", "通过夹角 [1]。", query="余弦相似度怎么计算？")
+    assert session.standalone_query(question, lambda h, q: rewritten) == rewritten
+
+
 def test_reset_forgets_the_conversation() -> None:
     session = session_after_first_turn()
     session.reset()

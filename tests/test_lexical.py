@@ -1,0 +1,45 @@
+"""Keyword tokens: English words and jieba-segmented Chinese."""
+
+from __future__ import annotations
+
+from ragkb.lexical import keyword_tokens
+
+
+def test_english_is_lowercased_without_stopwords_or_punctuation() -> None:
+    assert keyword_tokens("The Quick BROWN fox is in the box!") == ["quick", "brown", "fox", "box"]
+
+
+def test_words_with_digits_and_underscores() -> None:
+    assert keyword_tokens("BM25 scores snake_case v2.1") == ["bm25", "scores", "snake", "case", "v2", "1"]
+
+
+def test_chinese_is_segmented_into_words() -> None:
+    tokens = keyword_tokens("检索增强生成")
+    assert {"检索", "增强", "生成"} <= set(tokens)
+    assert "检索增强生成" not in tokens
+
+
+def test_chinese_stopwords_are_removed() -> None:
+    tokens = keyword_tokens("什么是余弦相似度的计算方法")
+    assert "什么" not in tokens
+    assert "是" not in tokens
+    assert "的" not in tokens
+    assert {"余弦", "计算", "方法"} <= set(tokens)
+
+
+def test_mixed_text_with_spaces() -> None:
+    tokens = keyword_tokens("用 BM25 and 向量 检索 the 文档")
+    assert {"bm25", "向量", "检索", "文档"} <= set(tokens)
+    assert "and" not in tokens
+    assert "the" not in tokens
+
+
+def test_mixed_text_without_spaces_is_split_at_the_script_change() -> None:
+    tokens = keyword_tokens("GPU加速的检索增强生成用BM25")
+    assert {"gpu", "加速", "检索", "bm25"} <= set(tokens)
+    assert not any("gpu" in t and t != "gpu" for t in tokens)
+
+
+def test_nothing_to_index() -> None:
+    assert keyword_tokens("") == []
+    assert keyword_tokens("the and of ？！。, ...") == []
