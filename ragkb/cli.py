@@ -590,9 +590,6 @@ def eval_(
     kb: KbOpt = None,
     k: KOpt = None,
     mode: ModeOpt = None,
-    docs_root: Annotated[
-        Path | None, typer.Option("--docs-root", help="Folder the gold sources live in.")
-    ] = None,
     answers: Annotated[
         bool, typer.Option("--answers", help="Also generate and score answers.")
     ] = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -12,11 +13,12 @@ from ragkb.chunking import chunk_document, split_sentences
 from ragkb.embedding import SentenceTransformerEmbedder, bundled_embedder_dir
 from ragkb.types import Chunk, Document, Section
 
-ENGLISH_WORDS = (
+ENGLISH_PROSE = (
     "retrieval augmented generation splits documents into chunks embeds them with a sentence "
     "transformer and stores the vectors in a persistent collection so that cosine similarity "
     "finds passages relevant to the question unbelievably quickly"
-).split()
+)
+ENGLISH_WORDS = ENGLISH_PROSE.split()
 CHINESE_TEXT = "检索增强生成系统把文档切分成片段再用嵌入模型转换为向量并存入向量数据库"
 
 
@@ -138,7 +140,7 @@ def test_token_offsets_are_character_spans(tokenizer: SentenceTransformerEmbedde
     assert offsets[0][0] == 0
     assert offsets[-1][1] == len(text)
     assert all(0 <= s < e <= len(text) for s, e in offsets)
-    assert all(a[1] <= b[0] for a, b in zip(offsets, offsets[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(offsets))
     assert "".join(text[s:e] for s, e in offsets) == text.replace(" ", "")
 
 
@@ -249,7 +251,7 @@ def test_overlap_repeats_trailing_sentences(tokenizer: SentenceTransformerEmbedd
     chunks = chunk(tokenizer, Section(text), chunk_tokens=80, overlap_tokens=30)
     assert len(chunks) > 3
     assert_within_limit(tokenizer, chunks, 80)
-    for previous, following in zip(chunks, chunks[1:], strict=False):
+    for previous, following in itertools.pairwise(chunks):
         shared = shared_prefix(previous.text, following.text)
         assert shared, (previous.text[-60:], following.text[:60])
         # The overlap is whole sentences, at most the overlap budget.

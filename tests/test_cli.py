@@ -48,8 +48,9 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
     assert report["counts"] == {"added": 3, "updated": 0, "unchanged": 0, "removed": 0, "failed": 0}
     assert report["chunks_added"] >= 3
 
-    code, out, _ = run_cli(capsys, "search", "how often must the barometer be calibrated",
-                           "-k", "3", "--json")
+    code, out, _ = run_cli(
+        capsys, "search", "how often must the barometer be calibrated", "-k", "3", "--json"
+    )
     assert code == 0
     data = json.loads(out)
     assert set(data) >= {"query", "kb", "metric", "results"}
@@ -60,12 +61,27 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
     assert first["page"] == 2
     assert first["score"] == pytest.approx(1 - first["distance"], abs=1e-4)
 
-    code, out, _ = run_cli(capsys, "ask", "How often must the barometer be calibrated?",
-                           "--json", "--seed", "3", "--max-tokens", "64")
+    code, out, _ = run_cli(
+        capsys,
+        "ask",
+        "How often must the barometer be calibrated?",
+        "--json",
+        "--seed",
+        "3",
+        "--max-tokens",
+        "64",
+    )
     assert code == 0
     answer = json.loads(out)
-    assert set(answer) >= {"question", "answer", "sources", "usage", "refused", "evidence",
-                           "invalid_citations"}
+    assert set(answer) >= {
+        "question",
+        "answer",
+        "sources",
+        "usage",
+        "refused",
+        "evidence",
+        "invalid_citations",
+    }
     assert answer["refused"] is False and answer["answer"]
     assert set(answer["usage"]) >= {"prompt_tokens", "completion_tokens", "n_ctx"}
     assert answer["usage"]["prompt_tokens"] + 64 <= answer["usage"]["n_ctx"]
@@ -131,19 +147,31 @@ def test_config_show_reports_sources(capsys, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RAGKB_N_GPU_LAYERS", "-1")
     code, out, _ = run_cli(capsys, "config", "show", "--json")
     rows = {r["name"]: r for r in json.loads(out)["settings"]}
-    assert rows["n_gpu_layers"] == {"section": "generation", "name": "n_gpu_layers",
-                                    "value": -1, "source": "env"}
+    assert rows["n_gpu_layers"] == {
+        "section": "generation",
+        "name": "n_gpu_layers",
+        "value": -1,
+        "source": "env",
+    }
     assert rows["k"]["source"] == "default"
 
 
 def test_chat_from_stdin_rewrites_follow_ups(sample: Path, tmp_path: Path) -> None:
     env = {**os.environ, "RAGKB_HOME": os.environ["RAGKB_HOME"], "NO_COLOR": "1"}
-    subprocess.run([sys.executable, "-m", "ragkb", "ingest", str(sample), "-q"], env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "ragkb", "ingest", str(sample), "-q"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     questions = "How long is the warranty of the Quokka?\nAnd what about its battery?\n/exit\n"
     done = subprocess.run(
         [sys.executable, "-m", "ragkb", "chat", "--jsonl", "--seed", "1", "--max-tokens", "48"],
-        input=questions, env=env, capture_output=True, text=True, timeout=300,
+        input=questions,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     turns = [json.loads(line) for line in done.stdout.splitlines()]

@@ -108,7 +108,7 @@ def test_user_config_dir_is_the_last_resort(empty_user_config_dir: Path) -> None
 
 def test_missing_config_files_are_errors(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
-    with pytest.raises(ConfigError, match="nope.toml: config file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.toml: config file not found"):
         load_settings({}, config_path=missing, environ={})
     with pytest.raises(ConfigError, match="RAGKB_CONFIG"):
         load_settings({}, environ={"RAGKB_CONFIG": str(missing)})
@@ -198,12 +198,12 @@ def test_integral_float_is_accepted_for_int(tmp_path: Path) -> None:
 
 def test_metric_choice_enforced_in_file(tmp_path: Path) -> None:
     path = write_toml(tmp_path / "c.toml", "[store]\nmetric = 'dot'\n")
-    with pytest.raises(ConfigError, match="metric = 'dot'.*cosine, l2"):
+    with pytest.raises(ConfigError, match=r"metric = 'dot'.*cosine, l2"):
         load_settings({}, config_path=path, environ={})
 
 
 def test_mode_choice_enforced_in_env() -> None:
-    with pytest.raises(ConfigError, match="mode = 'semantic'.*vector, keyword, hybrid"):
+    with pytest.raises(ConfigError, match=r"mode = 'semantic'.*vector, keyword, hybrid"):
         load_settings({}, environ={"RAGKB_MODE": "semantic"})
 
 
@@ -237,7 +237,13 @@ def test_validate_rejects_impossible_values(flags: dict[str, object], message: s
 
 def test_validate_accepts_values_at_the_edges() -> None:
     settings = load_settings(
-        {"chunk_tokens": 100, "overlap_tokens": 99, "n_ctx": 512, "max_tokens": 511, "kb": "Docs_v2.1-x"},
+        {
+            "chunk_tokens": 100,
+            "overlap_tokens": 99,
+            "n_ctx": 512,
+            "max_tokens": 511,
+            "kb": "Docs_v2.1-x",
+        },
         environ={},
     )
     assert settings.chunking.overlap_tokens == 99

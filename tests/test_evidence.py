@@ -91,7 +91,9 @@ def test_best_matching_sentence_is_quoted_verbatim() -> None:
         embed=None,
     )
     assert evidence
-    assert evidence[0].quote == "Cosine similarity measures the angle between two embedding vectors."
+    assert (
+        evidence[0].quote == "Cosine similarity measures the angle between two embedding vectors."
+    )
     assert evidence[0].chunk_id == "chunk-1"
     assert not evidence[0].trimmed
     assert_verbatim(evidence, hits)
@@ -112,7 +114,9 @@ def test_cited_sources_come_first() -> None:
 
 def test_chinese_quote_ends_at_a_chinese_sentence_end() -> None:
     hits = [make_hit(1, CHINESE)]
-    evidence = select_evidence("余弦相似度怎么计算？", "通过向量夹角的余弦值 [1]。", hits, embed=None)
+    evidence = select_evidence(
+        "余弦相似度怎么计算？", "通过向量夹角的余弦值 [1]。", hits, embed=None
+    )
     assert evidence[0].quote == "余弦相似度通过计算两个向量夹角的余弦值来评估相似程度！"
     for item in evidence:
         assert item.quote[-1] in "。！？"
@@ -121,7 +125,7 @@ def test_chinese_quote_ends_at_a_chinese_sentence_end() -> None:
 
 def test_long_english_sentence_is_trimmed_at_a_word_boundary() -> None:
     rng = random.Random(7)
-    words = "cosine similarity angle vectors embedding collection persistent ranking".split()
+    words = ["cosine", "similarity", "angle", "vectors", "embedding", "collection", "ranking"]
     sentence = "Cosine " + " ".join(rng.choice(words) for _ in range(80)) + "."
     text = f"Short opening sentence here. {sentence}"
     hits = [make_hit(1, text)]

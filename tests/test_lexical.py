@@ -10,7 +10,14 @@ def test_english_is_lowercased_without_stopwords_or_punctuation() -> None:
 
 
 def test_words_with_digits_and_underscores() -> None:
-    assert keyword_tokens("BM25 scores snake_case v2.1") == ["bm25", "scores", "snake", "case", "v2", "1"]
+    assert keyword_tokens("BM25 scores snake_case v2.1") == [
+        "bm25",
+        "scores",
+        "snake",
+        "case",
+        "v2",
+        "1",
+    ]
 
 
 def test_chinese_is_segmented_into_words() -> None:

@@ -224,7 +224,7 @@ def test_resolve_system_prompt(tmp_path: Path) -> None:
 
 def test_missing_system_prompt_file_names_it(tmp_path: Path) -> None:
     missing = tmp_path / "gone.txt"
-    with pytest.raises(ConfigError, match="gone.txt"):
+    with pytest.raises(ConfigError, match=r"gone\.txt"):
         resolve_system_prompt(f"@{missing}")
 
 
@@ -266,9 +266,7 @@ def test_budget_holds_with_the_real_gguf_tokenizer(tmp_path: Path) -> None:
             make_hit(r, " ".join(pool[(r + j) % len(pool)] for j in range(rng.randint(1, 3))))
             for r in range(1, rng.randint(1, 7))
         ]
-        history = [
-            Turn(rng.choice(questions), rng.choice(pool)) for _ in range(rng.randint(0, 4))
-        ]
+        history = [Turn(rng.choice(questions), rng.choice(pool)) for _ in range(rng.randint(0, 4))]
         n_ctx = rng.choice([256, 384, 512, 1024, 2048])
         max_tokens = rng.randint(16, n_ctx // 2)
         question = questions[case % 2]

@@ -19,7 +19,7 @@ def test_fuse_rankings_sums_reciprocal_ranks() -> None:
             "d": 1 / (RRF_K + 2),
         }
     )
-    assert list(fused)[0] == "c"  # found by both lists
+    assert next(iter(fused)) == "c"  # found by both lists
 
 
 def test_ids_in_both_lists_rank_first() -> None:

@@ -26,8 +26,10 @@ def _kb(home: Path | None = None, **flags: object) -> KnowledgeBase:
 
 
 def _pages(topic: str, n: int) -> list[str]:
-    return [f"{topic} page {i}. " + f"The {topic} fact number {i} is {i * 7} units. " * 12
-            for i in range(1, n + 1)]
+    return [
+        f"{topic} page {i}. " + f"The {topic} fact number {i} is {i * 7} units. " * 12
+        for i in range(1, n + 1)
+    ]
 
 
 @pytest.fixture
@@ -108,8 +110,12 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     assert reasons["broken.pdf"].startswith("corrupt")
     assert reasons["zip.docx"].startswith("corrupt")
     assert reasons["empty.txt"].startswith("empty")
-    assert {Path(p).name for p in report["added"]} == {"alpha.pdf", "beta.docx", "gamma.md",
-                                                        "gbk.txt"}
+    assert {Path(p).name for p in report["added"]} == {
+        "alpha.pdf",
+        "beta.docx",
+        "gamma.md",
+        "gbk.txt",
+    }
     kb = _kb()
     statuses = {Path(r.path).name: r.status for r in kb.files()}
     assert statuses["locked.pdf"] == "failed" and statuses["gbk.txt"] == "ok"
@@ -142,7 +148,10 @@ def test_second_writer_fails_at_once(folder: Path) -> None:
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "ragkb", "ingest", str(folder)],
-            capture_output=True, text=True, env=os.environ.copy(), timeout=120,
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            timeout=120,
         )
         assert done.returncode == errors.EXIT_LOCKED
         assert f"pid {os.getpid()}" in done.stderr
@@ -166,7 +175,9 @@ def test_kill_during_ingest_then_rerun_matches_a_clean_run(
     env = os.environ.copy()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ragkb", "ingest", str(docs_dir), "-q"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     kb_dir = Path(env["RAGKB_HOME"]) / "kbs" / "default"
     deadline = time.monotonic() + 120
