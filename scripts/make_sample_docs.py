@@ -8,7 +8,6 @@ Each PDF topic starts on its own page; ``tests/data/eval/sample_docs_gold.jsonl`
 the page numbers, so keep one topic per page when editing the text.
 """
 
-# ruff: noqa: RUF001  (the Chinese sample text uses full-width punctuation on purpose)
 from __future__ import annotations
 
 import datetime as dt

@@ -146,6 +146,7 @@ def test_usage_and_config_errors_have_distinct_codes(capsys, tmp_path: Path) -> 
 def test_config_show_reports_sources(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGKB_N_GPU_LAYERS", "-1")
     code, out, _ = run_cli(capsys, "config", "show", "--json")
+    assert code == 0
     rows = {r["name"]: r for r in json.loads(out)["settings"]}
     assert rows["n_gpu_layers"] == {
         "section": "generation",
