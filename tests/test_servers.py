@@ -1,0 +1,128 @@
+"""The same knowledge base answered through real servers on localhost: Chroma and an
+OpenAI-compatible model server (llama-cpp-python's), against the embedded path."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ragkb.config import load_settings
+from ragkb.generation import bundled_gguf
+from ragkb.kb import KnowledgeBase
+
+pytestmark = pytest.mark.slow
+SAMPLE_DOCS = Path(__file__).resolve().parent.parent / "sample_docs"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chroma CLI comes with chromadb"
+    proc = subprocess.Popen(
+        [
+            chroma,
+            "run",
+            "--path",
+            str(tmp_path_factory.mktemp("chroma")),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def model_server_url() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(bundled_gguf()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/v1/models", proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_chroma_server_and_openai_backend_match_the_embedded_path(
+    chroma_url: str, model_server_url: str, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DOCS, docs)
+    env = {"RAGKB_HOME": str(tmp_path / "home")}
+    embedded = KnowledgeBase(load_settings({"seed": 1}, environ=env))
+    remote = KnowledgeBase(
+        load_settings(
+            {"store_url": chroma_url, "backend": "openai", "base_url": model_server_url, "seed": 1},
+            environ={"RAGKB_HOME": str(tmp_path / "home-remote")},
+        )
+    )
+    assert not embedded.ingest([str(docs)]).failed
+    assert not remote.ingest([str(docs)]).failed
+    assert remote.store.count() == embedded.store.count()
+
+    question = "What is a trace tree?"
+    local_hits = embedded.search(question, k=5)
+    remote_hits = remote.search(question, k=5)
+    assert [h.chunk_id for h in remote_hits] == [h.chunk_id for h in local_hits]
+
+    answer = remote.ask(question)
+    assert not answer.refused and answer.text.strip()
+    assert [h.chunk_id for h in answer.sources] == [
+        h.chunk_id for h in embedded.ask(question).sources
+    ]
+    assert answer.usage is not None and answer.usage.completion_tokens > 0
+    assert answer.usage.prompt_tokens + answer.usage.max_tokens <= answer.usage.n_ctx
