@@ -19,8 +19,14 @@ if ! python -c "import torch" 2>/dev/null; then
     if [ "${RAGKB_TORCH:-cpu}" = "cpu" ]; then
         echo "installing CPU-only torch..." >&2
         # A CPU wheel already on this machine (pip's find-links) first, else PyTorch's CPU index.
-        pip install --quiet --no-index "torch==2.13.0" >&2 2>/dev/null \
-            || pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu >&2
+        wheels=$(mktemp -d)
+        if pip download --quiet --no-index --no-deps "torch==2.13.0" -d "$wheels" >&2 2>/dev/null; then
+            pip install --quiet "$wheels"/torch-*.whl >&2
+        else
+            pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu \
+                --extra-index-url https://pypi.org/simple >&2
+        fi
+        rm -rf "$wheels"
     fi
 fi
 
