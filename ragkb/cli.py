@@ -106,7 +106,7 @@ def ingest(
     if json_out:
         render.write_json(render.ingest_dict(report))
     else:
-        render.print_ingest(render.stdout_console(), report)
+        render.print_ingest(render.stdout_console(), report, err)
     if report.failed:
         raise typer.Exit(errors.EXIT_PARTIAL_INGEST)
 

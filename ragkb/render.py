@@ -225,8 +225,8 @@ def ingest_dict(report: IngestReport) -> dict[str, Any]:
     }
 
 
-def print_ingest(console: Console, report: IngestReport) -> None:
-    """Print an ingest summary table and every failure with its reason."""
+def print_ingest(console: Console, report: IngestReport, err: Console) -> None:
+    """Print an ingest summary table and every failure with its reason; warnings to ERR."""
     title = f"ingest into '{report.kb}'" + (" (dry run: nothing written)" if report.dry_run else "")
     table = Table(title=title, title_justify="left")
     table.add_column("files")
@@ -258,7 +258,7 @@ def print_ingest(console: Console, report: IngestReport) -> None:
             f"[red]failed:[/red] {safe(shown_path(failure.path))}: {safe(failure.reason)}"
         )
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+        err.print(f"[yellow]warning:[/yellow] {safe(warning)}")
 
 
 # -- management ---------------------------------------------------------------------------

@@ -191,3 +191,11 @@ def test_terminal_output_escapes_document_markup(capsys, make_text_file, docs_di
     assert code == 0
     assert "[bold red]tag[/bold red]" in out  # shown literally, not interpreted
     assert "\x1b" not in out
+
+
+def test_human_ingest_summary_on_stdout_warnings_on_stderr(capsys, sample: Path) -> None:
+    code, out, err = run_cli(capsys, "ingest", str(sample))
+    assert code == 0
+    assert "new" in out and "chunks added" in out
+    assert "unknown to the embedder" in err and "zh.pdf" in err
+    assert "warning" not in out
