@@ -33,7 +33,8 @@ CORRUPT_DOCX = "corrupt or not a real DOCX file"
 GLYPH_NAMES = "glyph names instead of text (font without a Unicode map)"
 
 # C0 controls except \t and \n (\r is normalised first), DEL and C1 controls.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and lone surrogates (broken PDFs yield them; tokenizers reject them).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Glyph names or CIDs that PDF text extraction emits when a font has no Unicode map.
 _GLYPH_TOKEN_RE = re.compile(
     r"/(?:uni[0-9A-Fa-f]{4,6}|u[0-9A-Fa-f]{4,6}|g(?:id)?\d+|G\d+|glyph\d+|c\d+)|\(cid:\d+\)"

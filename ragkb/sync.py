@@ -270,14 +270,18 @@ class Syncer:
         document = result.document
         self._warnings.extend(f"{candidate.path}: {w}" for w in document.warnings)
         embedder = self._embedder_factory()
-        chunks = chunk_document(
-            document,
-            count_tokens=embedder.count_tokens,
-            token_offsets=embedder.token_offsets,
-            chunk_tokens=self._chunk_tokens,
-            overlap_tokens=self._overlap_tokens,
-            max_tokens=embedder.max_tokens,
-        )
+        try:
+            chunks = chunk_document(
+                document,
+                count_tokens=embedder.count_tokens,
+                token_offsets=embedder.token_offsets,
+                chunk_tokens=self._chunk_tokens,
+                overlap_tokens=self._overlap_tokens,
+                max_tokens=embedder.max_tokens,
+            )
+        except (TypeError, ValueError) as exc:  # text the tokenizer rejects: this file only
+            self._fail(candidate.path, f"unreadable text ({type(exc).__name__}: {exc})")
+            return None
         if not chunks:
             self._fail(candidate.path, "no extractable text")
             return None

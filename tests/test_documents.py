@@ -397,3 +397,10 @@ def test_missing_file_and_directory_are_not_found(tmp_path: Path) -> None:
     folder = tmp_path / "folder.md"
     folder.mkdir()
     assert load_error(folder).reason.startswith(NOT_FOUND)
+
+
+def test_lone_surrogates_from_broken_pdfs_are_removed() -> None:
+    from ragkb.documents import _clean_text
+
+    assert _clean_text("ok\ud876 text") == "ok text"
+    assert "\ud876" not in _clean_text("a\ud876b")
