@@ -44,6 +44,14 @@ def peak_rss_mb(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, max(after, before) / 1024
 
 
+def run_json_script(code: str, arg: Path, env: dict[str, str]) -> dict[str, float]:
+    """Run CODE in a fresh Python with ARG; return the JSON object on its last stdout line."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(arg)], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def make_corpus(target: Path, copies: int) -> Path:
     """Copy sample_docs COPIES times (distinct paths, same content => real work each time)."""
     for i in range(copies):
@@ -122,14 +130,7 @@ print(json.dumps({"chunks": len(texts), "ingest_s": ingest_s, "encode_s": encode
 """
     with tempfile.TemporaryDirectory() as tmp:
         corpus = make_corpus(Path(tmp), 4)
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(corpus)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    data = json.loads(out.strip().splitlines()[-1])
+        data = run_json_script(code, corpus, env)
     ingest_rate = data["chunks"] / data["ingest_s"]
     encode_rate = data["chunks"] / data["encode_s"]
     return [
@@ -169,14 +170,7 @@ with tempfile.TemporaryDirectory() as home:
 print(json.dumps({"ttft": first, "total": total, "raw_ttft": rfirst, "raw_total": rtotal,
                   "tokens": n, "prompt_tokens": packed.prompt_tokens}))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(SAMPLE)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    d = json.loads(out.strip().splitlines()[-1])
+    d = run_json_script(code, SAMPLE, env)
     return [
         ("warm ask time to first token (s)", f"{d['ttft']:.3f}"),
         ("raw llama-cpp time to first token, same prompt (s)", f"{d['raw_ttft']:.3f}"),

@@ -334,10 +334,8 @@ def ask(
     )
     knowledge = _open(settings)
     if batch is not None:
-        refused_all = True
         for item_id, text in _batch_items(batch):
             answer = knowledge.ask(text)
-            refused_all &= answer.refused
             render.write_jsonl(render.answer_dict(answer, kb=knowledge.name, with_id=item_id))
         return
     if not question:

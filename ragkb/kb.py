@@ -31,7 +31,7 @@ from ragkb.prompting import (
     rewrite_messages,
 )
 from ragkb.retrieval import Retrieval, retrieve
-from ragkb.sync import Progress, Syncer, acquire_lock, plan_sync
+from ragkb.sync import Progress, Syncer, SyncPlan, acquire_lock, plan_sync
 from ragkb.types import Answer, Hit, IngestReport, Usage
 
 if TYPE_CHECKING:
@@ -216,22 +216,9 @@ class KnowledgeBase:
         progress: Progress | None = None,
     ) -> IngestReport:
         """Make the knowledge base match the files under PATHS."""
-        i = self.settings.ingest
-        prune = i.prune if prune is None else prune
+        prune = self.settings.ingest.prune if prune is None else prune
         if dry_run:
-            if not self.exists():
-                catalog = None
-                rechunk = False
-            else:
-                catalog = self.catalog
-                rechunk = self._check_fingerprint()
-            plan = plan_sync(
-                catalog or _EmptyCatalog(),  # type: ignore[arg-type]
-                paths,
-                prune=prune,
-                rechunk=rechunk,
-                max_file_bytes=int(i.max_file_mb * 1e6),
-            )
+            plan, _ = self._plan(paths, prune=prune)
             return IngestReport(
                 kb=self.name,
                 added=tuple(c.path for c in plan.new),
@@ -243,14 +230,7 @@ class KnowledgeBase:
             )
         lock = acquire_lock(self.directory)
         try:
-            rechunk = self._check_fingerprint()
-            plan = plan_sync(
-                self.catalog,
-                paths,
-                prune=prune,
-                rechunk=rechunk,
-                max_file_bytes=int(i.max_file_mb * 1e6),
-            )
+            plan, rechunk = self._plan(paths, prune=prune)
             syncer = Syncer(
                 kb=self.name,
                 catalog=self.catalog,
@@ -258,7 +238,7 @@ class KnowledgeBase:
                 embedder_factory=self._embedder_checked,
                 chunk_tokens=self.settings.chunking.chunk_tokens,
                 overlap_tokens=self.settings.chunking.overlap_tokens,
-                file_timeout_s=i.file_timeout_s,
+                file_timeout_s=self.settings.ingest.file_timeout_s,
                 progress=progress,
             )
             report = syncer.apply(plan)
@@ -267,6 +247,20 @@ class KnowledgeBase:
             return report
         finally:
             lock.release()
+
+    def _plan(self, paths: Sequence[str], *, prune: bool) -> tuple[SyncPlan, bool]:
+        """Plan a sync of PATHS; return the plan and whether every file must be re-chunked."""
+        # A knowledge base that does not exist yet knows no files: plan without creating it.
+        known = self.exists()
+        rechunk = self._check_fingerprint() if known else False
+        plan = plan_sync(
+            self.catalog if known else _EmptyCatalog(),  # type: ignore[arg-type]
+            paths,
+            prune=prune,
+            rechunk=rechunk,
+            max_file_bytes=int(self.settings.ingest.max_file_mb * 1e6),
+        )
+        return plan, rechunk
 
     def _embedder_checked(self) -> SentenceTransformerEmbedder:
         """Return the embedder, recording the fingerprint the first time vectors are made."""
