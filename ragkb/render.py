@@ -375,6 +375,16 @@ def print_eval(console: Console, report: dict[str, Any]) -> None:
             name, *("" if metrics[g].get(name) is None else str(metrics[g][name]) for g in metrics)
         )
     console.print(table)
+    kinds = report.get("kinds") or {}
+    if len(kinds) > 1:
+        columns = ("questions", "hit@1", "hit@5", "mrr", "refusal_rate_absent")
+        by_kind = Table(title="by kind of question", title_justify="left")
+        by_kind.add_column("kind")
+        for column in columns:
+            by_kind.add_column(column, justify="right")
+        for kind, values in kinds.items():
+            by_kind.add_row(kind, *("" if values[c] is None else str(values[c]) for c in columns))
+        console.print(by_kind)
 
 
 def debug_enabled() -> bool:

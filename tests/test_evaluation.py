@@ -1,0 +1,53 @@
+"""Gold-file parsing and rank bookkeeping of `ragkb eval` (no models needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragkb.errors import ConfigError
+from ragkb.evaluation import _ranks, read_gold
+from ragkb.types import Hit
+
+
+def _hit(rank: int, source: str, page: int | None = None) -> Hit:
+    return Hit(f"c{rank}", "text", f"/docs/{source}", page, None, 0.5, 0.5, rank)
+
+
+def _gold(tmp_path: Path, *objects: dict) -> Path:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(json.dumps(o) for o in objects) + "\n", encoding="utf-8")
+    return path
+
+
+def test_read_gold_single_multi_and_absent(tmp_path: Path) -> None:
+    path = _gold(
+        tmp_path,
+        {"id": "a", "question": "q1", "source": "dir/a.pdf", "page": 3, "kind": "close"},
+        {"id": "b", "question": "q2", "source": ["a.pdf", "b.docx"], "page": 9, "kind": "multi"},
+        {"id": "c", "question": "什么是向量？", "unanswerable": True},
+    )
+    single, multi, absent = read_gold(path)
+    assert single.sources == ("a.pdf",) and single.page == 3 and single.kind == "close"
+    assert multi.sources == ("a.pdf", "b.docx") and multi.page is None  # page ignored for multi
+    assert absent.sources == () and absent.unanswerable and absent.lang == "zh"
+
+
+def test_read_gold_rejects_a_line_without_question(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=":2:"):
+        read_gold(_gold(tmp_path, {"question": "ok"}, {"id": "x"}))
+
+
+def test_ranks_single_source_respects_the_page(tmp_path: Path) -> None:
+    (q,) = read_gold(_gold(tmp_path, {"question": "q", "source": "a.pdf", "page": 2}))
+    hits = [_hit(1, "a.pdf", 1), _hit(2, "b.pdf", 2), _hit(3, "a.pdf", 2)]
+    assert _ranks(hits, q) == (3, 3)
+
+
+def test_ranks_multi_source_needs_every_document(tmp_path: Path) -> None:
+    (q,) = read_gold(_gold(tmp_path, {"question": "q", "source": ["a.pdf", "b.docx"]}))
+    assert _ranks([_hit(1, "c.pdf"), _hit(2, "a.pdf"), _hit(3, "a.pdf")], q) == (2, None)
+    hits = [_hit(1, "b.docx"), _hit(2, "a.pdf"), _hit(3, "c.pdf")]
+    assert _ranks(hits, q) == (1, 2)
