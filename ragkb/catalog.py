@@ -184,6 +184,11 @@ class Catalog:
         for row in rows:
             yield ChunkRecord(*row)
 
+    def sample_texts(self, limit: int) -> list[str]:
+        """Return up to LIMIT chunk texts, spread over the corpus (ids are hashes), stable."""
+        rows = self._db.execute("SELECT text FROM chunks ORDER BY chunk_id LIMIT ?", (limit,))
+        return [r[0] for r in rows]
+
     def chunks_by_id(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
         """Return the chunks with the given ids."""
         wanted = list(ids)

@@ -65,6 +65,15 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("embedding", "passage_prefix", str, "", "Text put before every chunk when embedding it."),
     Field(
+        "embedding",
+        "query_encoder",
+        str,
+        "onnx",
+        "Search-time encoder: onnx (an onnxruntime export of the embedder, built and checked "
+        "against it by ingest; starts in a fraction of the time) or sentence-transformers.",
+        ("onnx", "sentence-transformers"),
+    ),
+    Field(
         "chunking",
         "chunk_tokens",
         int,
@@ -144,6 +153,7 @@ class EmbeddingSettings:
     batch_size: int
     query_prefix: str
     passage_prefix: str
+    query_encoder: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +229,7 @@ class Settings:
     """All settings, resolved once, plus where each value came from."""
 
     home: Path
+    cache: Path  # derived files that can be rebuilt (the ONNX query encoder)
     store: StoreSettings
     embedding: EmbeddingSettings
     chunking: ChunkingSettings
@@ -241,7 +252,9 @@ class Settings:
             field = _field(name)
             flat[name] = _coerce(field, value, "flag")
             sources[name] = "flag"
-        return _build(self.home, flat, sources, self.config_path, self.generation.api_key)
+        return _build(
+            (self.home, self.cache), flat, sources, self.config_path, self.generation.api_key
+        )
 
 
 def _field(name: str) -> Field:
@@ -294,6 +307,16 @@ def default_home() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP_NAME)
+
+
+def default_cache() -> Path:
+    """Return the cache folder: RAGKB_CACHE, else the platform's user cache dir."""
+    env = os.environ.get("RAGKB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP_NAME)
 
 
 def default_config_path() -> Path:
@@ -371,12 +394,14 @@ def load_settings(
 
     home_env = env.get("RAGKB_HOME")
     home = Path(home_env).expanduser() if home_env else default_home()
+    cache_env = env.get("RAGKB_CACHE")
+    cache = Path(cache_env).expanduser() if cache_env else default_cache()
     api_key = env.get(str(flat["api_key_env"]), "")
-    return _build(home, flat, sources, path, api_key)
+    return _build((home, cache), flat, sources, path, api_key)
 
 
 def _build(
-    home: Path,
+    folders: tuple[Path, Path],
     flat: dict[str, Any],
     sources: dict[str, str],
     config_path: Path | None,
@@ -390,7 +415,8 @@ def _build(
             kwargs["api_key"] = api_key
         parts[section] = cls(**kwargs)
     _validate(flat)
-    return Settings(home=home, sources=sources, config_path=config_path, **parts)
+    home, cache = folders
+    return Settings(home=home, cache=cache, sources=sources, config_path=config_path, **parts)
 
 
 def _validate(flat: dict[str, Any]) -> None:

@@ -63,55 +63,19 @@ def resolve_embedder(configured: str) -> tuple[str, str]:
     return configured, configured
 
 
-class SentenceTransformerEmbedder:
-    """sentence-transformers model, loaded on first use; vectors are L2-normalised."""
+class TokenizedEmbedder:
+    """What every embedder shares: prefixes and counting on the model's own tokenizer."""
 
-    def __init__(
-        self,
-        configured: str,
-        *,
-        device: str = "cpu",
-        batch_size: int = 64,
-        query_prefix: str = "",
-        passage_prefix: str = "",
-    ) -> None:
-        self.name, self._target = resolve_embedder(configured)
-        self._device = device
-        self._batch_size = batch_size
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
-        self._tokenizer: Tokenizer | None = None
-        self._window = _read_window(self._target)
-        self.max_tokens = (
-            self._window - 2 - self.count_tokens(passage_prefix)
-            if passage_prefix
-            else self._window - 2
-        )
-
-    @property
-    def model(self) -> SentenceTransformer:
-        """Return the loaded model (loads it on first use)."""
-        return _load_model(self._target, self._device)
-
-    @property
-    def dimension(self) -> int:
-        """Return the vector size."""
-        model = self.model
-        getter = getattr(model, "get_embedding_dimension", None)  # renamed in s-t 6
-        dim = getter() if getter else model.get_sentence_embedding_dimension()
-        if dim is None:
-            raise ModelError(f"embedder {self.name}: unknown embedding dimension")
-        return int(dim)
-
-    @property
-    def device(self) -> str:
-        """Return the device the model runs on."""
-        return str(self.model.device)
+    name: str
+    max_tokens: int
+    query_prefix: str
+    passage_prefix: str
 
     def _tok(self) -> Tokenizer:
-        if self._tokenizer is None:
-            self._tokenizer = _load_tokenizer(self._target)
-        return self._tokenizer
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
 
     def count_tokens(self, text: str) -> int:
         """Count content tokens of TEXT (no [CLS]/[SEP], no truncation)."""
@@ -132,12 +96,66 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed chunks for storage."""
-        inputs = [self.passage_prefix + t for t in texts]
-        return self._encode(inputs)
+        return self._encode([self.passage_prefix + t for t in texts])
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a question for search."""
         return self._encode([self.query_prefix + text])[0]
+
+
+class SentenceTransformerEmbedder(TokenizedEmbedder):
+    """sentence-transformers model, loaded on first use; vectors are L2-normalised."""
+
+    def __init__(
+        self,
+        configured: str,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
+        self.name, self.target = resolve_embedder(configured)
+        self._device = device
+        self._batch_size = batch_size
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self._tokenizer: Tokenizer | None = None
+        self.window = _read_window(self.target)
+        self.max_tokens = (
+            self.window - 2 - self.count_tokens(passage_prefix)
+            if passage_prefix
+            else self.window - 2
+        )
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """Return the loaded model (loads it on first use)."""
+        return _load_model(self.target, self._device)
+
+    def cpu_model(self) -> SentenceTransformer:
+        """Return the model on the CPU (the same object when the configured device is cpu)."""
+        return _load_model(self.target, "cpu")
+
+    @property
+    def dimension(self) -> int:
+        """Return the vector size."""
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None)  # renamed in s-t 6
+        dim = getter() if getter else model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ModelError(f"embedder {self.name}: unknown embedding dimension")
+        return int(dim)
+
+    @property
+    def device(self) -> str:
+        """Return the device the model runs on."""
+        return str(self.model.device)
+
+    def _tok(self) -> Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = _load_tokenizer(self.target)
+        return self._tokenizer
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         vectors = self.model.encode(

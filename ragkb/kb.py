@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -35,10 +37,12 @@ from ragkb.sync import Progress, Syncer, SyncPlan, acquire_lock, plan_sync
 from ragkb.types import Answer, Hit, IngestReport, Usage
 
 if TYPE_CHECKING:
-    from ragkb.embedding import SentenceTransformerEmbedder
+    from ragkb.embedding import SentenceTransformerEmbedder, TokenizedEmbedder
     from ragkb.generation import Generator
     from ragkb.lexical import KeywordIndex
     from ragkb.store import ChromaStore
+
+log = logging.getLogger(__name__)
 
 # Above this share of unknown tokens the embedder cannot read a query (e.g. Chinese through
 # MiniLM), so relevance also needs a keyword match.
@@ -160,6 +164,53 @@ class KnowledgeBase:
         )
 
     @cached_property
+    def query_embedder(self) -> TokenizedEmbedder:
+        """Return the search-time encoder: the verified ONNX twin when there is one."""
+        e = self.settings.embedding
+        if e.query_encoder == "onnx":
+            from ragkb.onnx_encoder import OnnxEmbedder, read_manifest
+
+            folder = self._encoder_dir()
+            if read_manifest(folder) is not None:
+                log.info("query encoder: onnxruntime (%s)", folder)
+                return OnnxEmbedder(
+                    folder, query_prefix=e.query_prefix, passage_prefix=e.passage_prefix
+                )
+            log.info("query encoder: sentence-transformers (no verified ONNX export yet)")
+        return self.embedder
+
+    def _encoder_dir(self) -> Path:
+        from ragkb.embedding import resolve_embedder
+        from ragkb.onnx_encoder import encoder_dir
+
+        return encoder_dir(self.settings.cache, *resolve_embedder(self.settings.embedding.embedder))
+
+    def _ensure_query_encoder(self) -> None:
+        """Build the ONNX twin of the embedder once; on failure, searches keep using torch."""
+        if self.settings.embedding.query_encoder != "onnx" or not self.catalog.chunk_count():
+            return
+        from ragkb.errors import ModelError
+        from ragkb.onnx_encoder import build, read_manifest
+
+        folder = self._encoder_dir()
+        failed = folder.with_suffix(".failed")
+        if read_manifest(folder) is not None or failed.exists():
+            return
+        log.info("building the ONNX query encoder for %s (once per embedder)", self.embedder.name)
+        try:
+            manifest = build(self.embedder, folder, self.catalog.sample_texts(24))
+        except ModelError as exc:
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(json.dumps({"reason": str(exc)}), encoding="utf-8")
+            log.warning("searches will use sentence-transformers: %s", exc)
+            return
+        log.info(
+            "ONNX query encoder ready in %.1f s (lowest cosine to sentence-transformers %.6f)",
+            manifest["build_seconds"],
+            manifest["min_cosine"],
+        )
+
+    @cached_property
     def keyword_index(self) -> KeywordIndex:
         """Return the keyword index."""
         from ragkb.lexical import KeywordIndex
@@ -244,6 +295,7 @@ class KnowledgeBase:
             report = syncer.apply(plan)
             if report.added or report.updated or report.removed or rechunk:
                 self.keyword_index.rebuild(self.catalog)
+            self._ensure_query_encoder()
             return report
         finally:
             lock.release()
@@ -294,9 +346,9 @@ class KnowledgeBase:
             catalog=self.catalog,
             store=self.store if vector else None,
             keyword_index=self.keyword_index if mode in ("keyword", "hybrid") else None,
-            embedder=self.embedder if vector else None,
+            embedder=self.query_embedder if vector else None,
             vector_reliable=not vector
-            or self.embedder.unknown_token_ratio(query) <= UNKNOWN_QUERY_RATIO,
+            or self.query_embedder.unknown_token_ratio(query) <= UNKNOWN_QUERY_RATIO,
         )
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None) -> list[Hit]:
@@ -426,7 +478,7 @@ class KnowledgeBase:
         return "".join(d.text for d in self.generator.stream(messages, sampling))
 
     def _embed_many(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.embedder.embed_passages(texts)
+        return self.query_embedder.embed_passages(texts)
 
     # -- management -----------------------------------------------------------------------
     def info(self) -> KnowledgeBaseInfo:

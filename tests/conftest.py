@@ -7,11 +7,22 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
 
     # ("title" | "h1".."h9" | "p", text) or ("table", rows of cell texts)
     DocxBlock = tuple[str, str] | tuple[str, Sequence[Sequence[str]]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache folder for the session (session-scoped fixtures use it too): the ONNX query
+    encoder is built once, by the first test that ingests, and reused by the others, as it is
+    across a user's knowledge bases. No test touches the real cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAGKB_CACHE", str(folder))
+        yield folder
 
 
 @pytest.fixture(autouse=True)

@@ -159,3 +159,25 @@ def test_eval_on_the_shipped_gold_file(cosine_home: Path) -> None:
     assert en["hit@5"] >= 0.9
     assert overall["refusal_rate_absent"] >= 0.5
     assert overall["false_refusal_rate"] <= 0.1
+
+
+def test_onnx_query_encoder_ranks_exactly_like_sentence_transformers(cosine_home: Path) -> None:
+    from ragkb.onnx_encoder import OnnxEmbedder
+
+    onnx_kb = _kb(cosine_home)
+    torch_kb = _kb(cosine_home, query_encoder="sentence-transformers")
+    assert isinstance(onnx_kb.query_embedder, OnnxEmbedder)  # ingest built and verified it
+    assert not isinstance(torch_kb.query_embedder, OnnxEmbedder)
+    questions = [
+        "What is a trace tree?",
+        "how long is trace data retained",
+        "Which distance metric should I pick for normalised vectors?",
+        "什么是检索增强生成？",
+        "温度参数有什么作用？",
+    ]
+    for question in questions:
+        for mode in ("vector", "hybrid"):
+            ours = onnx_kb.search(question, k=5, mode=mode)
+            reference = torch_kb.search(question, k=5, mode=mode)
+            assert [h.chunk_id for h in ours] == [h.chunk_id for h in reference], question
+            assert [h.score for h in ours] == pytest.approx([h.score for h in reference], abs=1e-3)
