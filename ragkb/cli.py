@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,12 +39,37 @@ KOpt = Annotated[int | None, typer.Option("-k", "--k", help="Number of chunks to
 ModeOpt = Annotated[
     str | None, typer.Option("--mode", help="Retrieval mode: vector, keyword or hybrid.")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress or warnings.")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log each stage and its timing on stderr.")
+]
 BatchOpt = Annotated[
     str | None,
     typer.Option("--batch", help="File of questions (one per line or JSON lines); - = stdin."),
 ]
+
+
+class _LogFormatter(logging.Formatter):
+    """`warning: ...` for problems, `ragkb: ...` for --verbose detail; plain text, no colour."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = "ragkb" if record.levelno < logging.WARNING else record.levelname.lower()
+        return f"{prefix}: {record.getMessage()}"
+
+
+def _configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:
+    """Send the library's log records to stderr at the level the flags ask for."""
+    logger = logging.getLogger("ragkb")
+    for handler in [h for h in logger.handlers if getattr(h, "ragkb_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)  # the current stderr (tests swap it)
+    handler.setFormatter(_LogFormatter())
+    handler.ragkb_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
 
 
 def _settings(config: Path | None, **flags: Any) -> Settings:
@@ -86,11 +112,13 @@ def ingest(
     embedder: Annotated[str | None, typer.Option("--embedder", help="Name or path.")] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Make a knowledge base match PATHS: add new files, update changed ones, prune gone ones."""
     from ragkb import render
 
+    _configure_logging(verbose=verbose, quiet=quiet)
     settings = _settings(
         config,
         kb=kb,
@@ -106,7 +134,7 @@ def ingest(
     if json_out:
         render.write_json(render.ingest_dict(report))
     else:
-        render.print_ingest(render.stdout_console(), report, err)
+        render.print_ingest(render.stdout_console(), report, err, warnings=not quiet)
     if report.failed:
         raise typer.Exit(errors.EXIT_PARTIAL_INGEST)
 
@@ -173,11 +201,14 @@ def search(
     mode: ModeOpt = None,
     batch: BatchOpt = None,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Show the chunks closest to QUERY: file, page, score and text."""
     from ragkb import render
 
+    _configure_logging(verbose=verbose, quiet=quiet)
     settings = _settings(config, kb=kb, k=k, mode=mode)
     knowledge = _open(settings)
     mode_used = settings.retrieval.mode
@@ -308,12 +339,15 @@ def ask(
     ] = False,
     batch: BatchOpt = None,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Answer QUESTION from the knowledge base with the local model, citing file and page."""
     from ragkb import render
     from ragkb.kb import DoneEvent, SourcesEvent, TextEvent
 
+    _configure_logging(verbose=verbose, quiet=quiet)
     flags = _generation_flags(
         temperature,
         top_p,
@@ -337,6 +371,7 @@ def ask(
         for item_id, text in _batch_items(batch):
             answer = knowledge.ask(text)
             render.write_jsonl(render.answer_dict(answer, kb=knowledge.name, with_id=item_id))
+            _log_timings(answer)
         return
     if not question:
         raise typer.BadParameter("give a QUESTION or --batch FILE")
@@ -360,15 +395,24 @@ def ask(
         assert answer is not None
         if answer.refused:
             out.print(render.safe(answer.text))
-            err.print(
-                "[dim]no retrieved passage passed the relevance threshold "
-                f"(min_score {settings.retrieval.min_score}); the model was not called[/dim]"
-            )
+            if not quiet:
+                err.print(
+                    "[dim]no retrieved passage passed the relevance threshold "
+                    f"(min_score {settings.retrieval.min_score}); the model was not called[/dim]"
+                )
         else:
             out.file.write("\n")
             render.print_answer_footer(out, answer, err)
+    _log_timings(answer)
     if answer.refused:
         raise typer.Exit(errors.EXIT_REFUSED)
+
+
+def _log_timings(answer: Any) -> None:
+    """--verbose: where the time went (after the answer, so it never splits the stream)."""
+    stages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in answer.timings.items())
+    tokens = answer.usage.completion_tokens if answer.usage else 0
+    logging.getLogger("ragkb").info("%s; %d tokens; total %.2f s", stages, tokens, answer.seconds)
 
 
 # -- chat -----------------------------------------------------------------------------------
@@ -392,11 +436,14 @@ def chat(
     backend: BackendOpt = None,
     evidence: EvidenceOpt = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per turn.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Talk with the knowledge base; follow-up questions use the conversation. /help inside."""
     from ragkb.repl import run_repl
 
+    _configure_logging(verbose=verbose, quiet=quiet)
     flags = _generation_flags(
         temperature,
         top_p,
@@ -592,12 +639,15 @@ def eval_(
         bool, typer.Option("--answers", help="Also generate and score answers.")
     ] = False,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Score retrieval (hit@1, hit@5, MRR, refusals) on a gold question file."""
     from ragkb import render
     from ragkb.evaluation import evaluate
 
+    _configure_logging(verbose=verbose, quiet=quiet)
     knowledge = _open(_settings(config, kb=kb, k=k, mode=mode))
     report = evaluate(knowledge, gold, answers=answers)
     if json_out:
@@ -609,6 +659,7 @@ def eval_(
 # -- entry point ----------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every failure to its documented exit code, in one place."""
+    _configure_logging()
     try:
         result = app(args=argv, prog_name="ragkb", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ragkb.errors import ConfigError, ModelError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -89,8 +93,9 @@ def load_llama(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Llam
         from llama_cpp import Llama
     except ImportError as exc:
         raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
+    started = time.monotonic()
     try:
-        return Llama(
+        llama = Llama(
             model_path=path,
             n_ctx=n_ctx,
             n_threads=n_threads or (os.cpu_count() or 1),
@@ -99,6 +104,14 @@ def load_llama(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Llam
         )
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"{path}: cannot load GGUF model ({exc})") from exc
+    log.info(
+        "loaded %s in %.2f s (n_ctx %d, n_gpu_layers %d)",
+        Path(path).name,
+        time.monotonic() - started,
+        n_ctx,
+        n_gpu_layers,
+    )
+    return llama
 
 
 class LlamaCppGenerator:

@@ -337,7 +337,8 @@ class KnowledgeBase:
         r = self.settings.retrieval
         mode = mode or r.mode
         vector = mode in ("vector", "hybrid")
-        return retrieve(
+        started = time.monotonic()
+        result = retrieve(
             query,
             k=k or r.k,
             mode=mode,
@@ -350,6 +351,14 @@ class KnowledgeBase:
             vector_reliable=not vector
             or self.query_embedder.unknown_token_ratio(query) <= UNKNOWN_QUERY_RATIO,
         )
+        log.info(
+            "retrieved %d chunks (%d relevant) in %.0f ms, mode %s",
+            len(result.hits),
+            len(result.relevant),
+            (time.monotonic() - started) * 1000,
+            mode,
+        )
+        return result
 
     def search(self, query: str, *, k: int | None = None, mode: str | None = None) -> list[Hit]:
         """Return the K chunks closest to QUERY."""
@@ -379,6 +388,7 @@ class KnowledgeBase:
         if session is not None:
             query = session.standalone_query(question, self._rewrite)
         retrieval = self.retrieve(query, k=k, mode=mode)
+        timings = {"retrieve": time.monotonic() - started}
         if not retrieval.relevant:
             yield SourcesEvent((), True, query)
             text = REFUSAL_TEXT[language_of(question)]
@@ -390,16 +400,29 @@ class KnowledgeBase:
                 usage=None,
                 standalone_query=query,
                 seconds=time.monotonic() - started,
+                timings=_rounded(timings),
             )
             yield DoneEvent(answer)
             return
         g = self.settings.generation
         packed = self._pack(question, retrieval.relevant, session)
+        log.info(
+            "prompt %d tokens + max_tokens %d <= n_ctx %d; %d chunks in, %d dropped for budget",
+            packed.prompt_tokens,
+            g.max_tokens,
+            g.n_ctx,
+            len(packed.sources),
+            packed.dropped_chunks,
+        )
         yield SourcesEvent(packed.sources, False, query)
         thinking = ThinkingFilter()
         parts: list[str] = []
         completion_tokens = 0
+        generation_started = time.monotonic()
+        first_token_at: float | None = None
         for delta in self.generator.stream(packed.messages, self._sampling()):
+            if first_token_at is None and delta.text:
+                first_token_at = time.monotonic()
             if delta.completion_tokens is not None:
                 completion_tokens = delta.completion_tokens
             shown = delta.text if g.show_thinking else thinking.feed(delta.text)
@@ -412,12 +435,17 @@ class KnowledgeBase:
             yield TextEvent(tail)
         raw = "".join(parts).strip()
         text, invalid = drop_invalid_citations(raw, len(packed.sources))
+        generated_at = time.monotonic()
+        timings["first_token"] = (first_token_at or generated_at) - generation_started
+        timings["generate"] = generated_at - generation_started
         use_evidence = self.settings.answer.evidence if evidence is None else evidence
         quotes = (
             select_evidence(query, text, packed.sources, embed=self._embed_many)
             if use_evidence
             else ()
         )
+        if use_evidence:
+            timings["evidence"] = time.monotonic() - generated_at
         if session is not None:
             session.add(question, text, query)
         yield DoneEvent(
@@ -439,6 +467,7 @@ class KnowledgeBase:
                 invalid_citations=invalid,
                 thinking=thinking.thinking or None,
                 seconds=time.monotonic() - started,
+                timings=_rounded(timings),
             )
         )
 
@@ -563,6 +592,10 @@ def list_knowledge_bases(settings: Settings) -> list[KnowledgeBaseInfo]:
         except RagkbError:
             continue
     return out
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {name: round(seconds, 3) for name, seconds in timings.items()}
 
 
 def _folder_size(path: Path) -> int:

@@ -149,6 +149,7 @@ def answer_dict(answer: Answer, *, kb: str, with_id: Any = None) -> dict[str, An
             "invalid_citations": list(answer.invalid_citations),
             "usage": asdict(answer.usage) if answer.usage else None,
             "seconds": round(answer.seconds, 3),
+            "timings": answer.timings,
         }
     )
     if answer.thinking:
@@ -225,7 +226,9 @@ def ingest_dict(report: IngestReport) -> dict[str, Any]:
     }
 
 
-def print_ingest(console: Console, report: IngestReport, err: Console) -> None:
+def print_ingest(
+    console: Console, report: IngestReport, err: Console, *, warnings: bool = True
+) -> None:
     """Print an ingest summary table and every failure with its reason; warnings to ERR."""
     title = f"ingest into '{report.kb}'" + (" (dry run: nothing written)" if report.dry_run else "")
     table = Table(title=title, title_justify="left")
@@ -257,7 +260,7 @@ def print_ingest(console: Console, report: IngestReport, err: Console) -> None:
         console.print(
             f"[red]failed:[/red] {safe(shown_path(failure.path))}: {safe(failure.reason)}"
         )
-    for warning in report.warnings:
+    for warning in report.warnings if warnings else ():
         err.print(f"[yellow]warning:[/yellow] {safe(warning)}")
 
 

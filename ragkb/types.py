@@ -91,6 +91,8 @@ class Answer:
     invalid_citations: tuple[int, ...] = ()
     thinking: str | None = None
     seconds: float = 0.0
+    # Stage times in seconds: retrieve, first_token, generate, evidence (when they ran).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
