@@ -83,6 +83,8 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
         "invalid_citations",
     }
     assert answer["refused"] is False and answer["answer"]
+    assert set(answer["timings"]) == {"retrieve", "first_token", "generate", "evidence"}
+    assert 0 <= answer["timings"]["first_token"] <= answer["timings"]["generate"]
     assert set(answer["usage"]) >= {"prompt_tokens", "completion_tokens", "n_ctx"}
     assert answer["usage"]["prompt_tokens"] + 64 <= answer["usage"]["n_ctx"]
     assert Path(answer["sources"][0]["source"]).name == "manual.pdf"
@@ -97,6 +99,7 @@ def test_refusal_has_its_own_exit_code_and_no_evidence(capsys, sample: Path) -> 
     assert code == errors.EXIT_REFUSED
     data = json.loads(out)
     assert data["refused"] is True and data["evidence"] == [] and data["sources"] == []
+    assert list(data["timings"]) == ["retrieve"]  # the model was never called
 
 
 def test_batch_search_answers_in_order(capsys, sample: Path, tmp_path: Path) -> None:
@@ -191,6 +194,18 @@ def test_terminal_output_escapes_document_markup(capsys, make_text_file, docs_di
     assert code == 0
     assert "[bold red]tag[/bold red]" in out  # shown literally, not interpreted
     assert "\x1b" not in out
+
+
+def test_quiet_and_verbose_touch_only_stderr(capsys, sample: Path) -> None:
+    code, out, err = run_cli(capsys, "ingest", str(sample), "-q")
+    assert code == 0 and "chunks added" in out
+    assert err == ""  # no progress, no unknown-token warning
+    code, out, err = run_cli(capsys, "search", "battery life", "--json", "-k", "2", "-v")
+    assert code == 0 and len(json.loads(out)["results"]) == 2
+    assert "ragkb: query encoder: onnxruntime" in err
+    assert "ragkb: retrieved 2 chunks" in err
+    code, out, err = run_cli(capsys, "search", "battery life", "--json", "-k", "2")
+    assert code == 0 and err == ""
 
 
 def test_human_ingest_summary_on_stdout_warnings_on_stderr(capsys, sample: Path) -> None:
