@@ -93,6 +93,14 @@ FIELDS: tuple[Field, ...] = (
         0.3,
         "Vector similarity below which nothing counts as relevant.",
     ),
+    Field(
+        "retrieval",
+        "min_relevance",
+        float,
+        0.66,
+        "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words found "
+        "in the chunk) a chunk needs to count as relevant; 0 = similarity alone decides.",
+    ),
     Field("retrieval", "mmr", bool, False, "Diversify results with maximal marginal relevance."),
     Field("generation", "backend", str, "llama_cpp", "Generator backend.", ("llama_cpp", "openai")),
     Field("generation", "model_path", str, "", "GGUF file; empty = bundled SmolLM2-135M-Instruct."),
@@ -180,6 +188,7 @@ class RetrievalSettings:
     k: int
     mode: str
     min_score: float
+    min_relevance: float
     mmr: bool
 
 

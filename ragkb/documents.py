@@ -52,6 +52,9 @@ _FULL_LINE_SHARE = 0.85  # of the page's widest line
 _MIN_WRAPPED_WIDTH = 30  # display columns; a CJK character takes two
 _SPACES_RE = re.compile(r"[ \t]*\n[ \t]*|  +")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
+# A table-of-contents or index line: text, a dot leader, a page number ("Threads . . . 4").
+# Such lines match every query's words and outrank the page they point to, so they go.
+_LEADER_LINE_RE = re.compile(r"^[^\n]*?(?:\.[ \t]?){4,}[ \t]*[\divxlcIVXLC]+[ \t]*$\n?", re.M)
 _ATX_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _DOCX_HEADING_RE = re.compile(r"^Heading ([1-9])$")
@@ -116,8 +119,9 @@ def _clean_text(text: str) -> str:
 
 
 def _clean_pdf_text(text: str) -> str:
-    """Undo PDF layout artefacts: hyphenated breaks, ligatures, CJK wraps and space runs."""
-    text = _clean_text(text)
+    """Undo PDF layout artefacts: hyphenated breaks, ligatures, CJK wraps, space runs, and
+    drop table-of-contents and index lines."""
+    text = _LEADER_LINE_RE.sub("", _clean_text(text))
     text = _LIGATURE_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     text = _SPACES_RE.sub(lambda m: "\n" if "\n" in m.group() else " ", text)
     # "distri-\nbuted" is one word; "Jean-\nPaul" keeps its hyphen.

@@ -44,9 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Above this share of unknown tokens the embedder cannot read a query (e.g. Chinese through
-# MiniLM), so relevance also needs a keyword match.
-UNKNOWN_QUERY_RATIO = 0.2
 # Fingerprint keys that change the vectors: a mismatch means the KB must be rebuilt.
 HARD_KEYS = ("embedder", "dimension", "normalized", "passage_prefix", "query_prefix", "metric")
 # Keys that change only the chunking: a mismatch means the next ingest re-chunks every file.
@@ -343,13 +340,12 @@ class KnowledgeBase:
             k=k or r.k,
             mode=mode,
             min_score=r.min_score,
+            min_relevance=r.min_relevance,
             mmr=r.mmr,
             catalog=self.catalog,
             store=self.store if vector else None,
-            keyword_index=self.keyword_index if mode in ("keyword", "hybrid") else None,
+            keyword_index=self.keyword_index,  # searched in keyword/hybrid; IDF in every mode
             embedder=self.query_embedder if vector else None,
-            vector_reliable=not vector
-            or self.query_embedder.unknown_token_ratio(query) <= UNKNOWN_QUERY_RATIO,
         )
         log.info(
             "retrieved %d chunks (%d relevant) in %.0f ms, mode %s",

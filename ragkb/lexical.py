@@ -7,8 +7,11 @@ catalog's generation stamp differs from the one it was built at.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,11 +48,20 @@ def keyword_tokens(text: str) -> list[str]:
     return tokens
 
 
-def keyword_coverage(query_tokens: set[str], chunk_keywords: str) -> float:
-    """Return the share of the query's distinct keywords that occur in a chunk."""
-    if not query_tokens:
+def weighted_coverage(
+    query_tokens: set[str], chunk_keywords: str, idf: Callable[[str], float]
+) -> float:
+    """Return the IDF-weighted share of the query's keywords that occur in a chunk.
+
+    A rare word counts for more than a common one, and a word the corpus never contains
+    (the specific thing asked about) counts most: missing it is the best sign that the
+    documents do not hold the answer.
+    """
+    total = sum(idf(t) for t in query_tokens)
+    if total <= 0:
         return 0.0
-    return len(query_tokens & set(chunk_keywords.split())) / len(query_tokens)
+    present = set(chunk_keywords.split())
+    return sum(idf(t) for t in query_tokens if t in present) / total
 
 
 def _segment(run: str) -> list[str]:
@@ -66,7 +78,14 @@ class KeywordIndex:
         self._dir = directory / INDEX_DIR
         self._model: bm25s.BM25 | None = None
         self._ids: list[str] = []
+        self._df: dict[str, int] = {}
         self._generation: int | None = None
+
+    def idf(self, catalog: Catalog) -> Callable[[str], float]:
+        """Return token -> inverse document frequency over the knowledge base's chunks."""
+        self._ensure(catalog)
+        n, df = len(self._ids), self._df
+        return lambda token: math.log((n + 1) / (df.get(token, 0) + 0.5))
 
     def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
         """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
@@ -99,8 +118,9 @@ class KeywordIndex:
             info = json.loads(stamp.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        if info.get("generation") != generation:
+        if info.get("generation") != generation or "df" not in info:
             return False
+        self._df = info["df"]
         if not info["ids"]:
             self._model, self._ids = None, []
             return True
@@ -115,10 +135,12 @@ class KeywordIndex:
 
         ids: list[str] = []
         corpus: list[list[str]] = []
+        df: Counter[str] = Counter()
         for chunk in catalog.iter_chunks():
             ids.append(chunk.chunk_id)
             # An empty document breaks bm25s' vocabulary; a placeholder never matches a query.
             corpus.append(chunk.keywords.split() or ["\x00"])
+            df.update(set(corpus[-1]))
         model = None
         if ids:
             model = bm25s.BM25()
@@ -130,7 +152,7 @@ class KeywordIndex:
         if model is not None:
             model.save(str(tmp))
         (tmp / "ragkb.json").write_text(
-            json.dumps({"generation": generation, "ids": ids}), encoding="utf-8"
+            json.dumps({"generation": generation, "ids": ids, "df": df}), encoding="utf-8"
         )
         old = self._dir.with_name(INDEX_DIR + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -138,7 +160,7 @@ class KeywordIndex:
             self._dir.rename(old)
         tmp.rename(self._dir)
         shutil.rmtree(old, ignore_errors=True)
-        self._model, self._ids = model, ids
+        self._model, self._ids, self._df = model, ids, dict(df)
 
     def rebuild(self, catalog: Catalog) -> None:
         """Rebuild now (after an ingest) so the next search does not pay for it."""

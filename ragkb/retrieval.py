@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ragkb.lexical import keyword_coverage, keyword_tokens
+from ragkb.lexical import keyword_tokens, weighted_coverage
 from ragkb.store import distance_to_score
 from ragkb.types import Hit
 
@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 MMR_LAMBDA = 0.7  # relevance vs diversity in maximal marginal relevance
 _CANDIDATE_FACTOR = 4
-# Share of a query's keywords a chunk must contain to count as relevant when the embedder
-# cannot read the query.
-MIN_KEYWORD_COVERAGE = 0.3
+# Weight of keyword coverage in a chunk's relevance (similarity + weight x coverage), and the
+# coverage a keyword-mode hit needs (it has no similarity); both calibrated with `ragkb eval`
+# on bench/data/external and tests/data/eval (bench/README.md).
+COVERAGE_WEIGHT = 0.75
+KEYWORD_MODE_MIN_COVERAGE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +43,11 @@ def retrieve(
     mode: str,
     min_score: float,
     mmr: bool,
+    min_relevance: float = 0.0,
     catalog: Catalog,
     store: ChromaStore | None,
     keyword_index: KeywordIndex | None,
     embedder: Embedder | None,
-    vector_reliable: bool = True,
 ) -> Retrieval:
     """Return the top K chunks for QUERY.
 
@@ -104,17 +106,21 @@ def retrieve(
                 rank=len(hits) + 1,
             )
         )
+    wanted = set(keyword_tokens(query))
+    idf = keyword_index.idf(catalog) if keyword_index is not None else lambda _: 1.0
+
+    def coverage(hit: Hit) -> float:
+        return weighted_coverage(wanted, records[hit.chunk_id].keywords, idf)
+
     if mode == "keyword":
-        relevant = hits
-    elif vector_reliable or mode == "vector":
-        relevant = [h for h in hits if h.score >= min_score]
+        floor = KEYWORD_MODE_MIN_COVERAGE if min_relevance else 0.0
+        relevant = [h for h in hits if coverage(h) >= floor]
     else:
-        wanted = set(keyword_tokens(query))
         relevant = [
             h
             for h in hits
             if h.score >= min_score
-            and keyword_coverage(wanted, records[h.chunk_id].keywords) >= MIN_KEYWORD_COVERAGE
+            and (not min_relevance or h.score + COVERAGE_WEIGHT * coverage(h) >= min_relevance)
         ]
     return Retrieval(
         tuple(hits), tuple(relevant), tuple(query_vector) if query_vector is not None else None

@@ -138,6 +138,9 @@ def test_chinese_pdf_text_extracts_without_layout_line_breaks(make_pdf: MakeFile
         (f"{CJK_LINE}\n{CJK_LINE}\n结束。\n下一段", f"{CJK_LINE * 2}结束。\n下一段"),
         (f"一、标题\n{CJK_LINE}。\n二、标题", f"一、标题\n{CJK_LINE}。\n二、标题"),
         ("苹果\n香蕉\n橘子", "苹果\n香蕉\n橘子"),
+        ("Contents\n1 Install . . . . 3\n2.1 Usage ...... 12\nIntro.", "Contents\nIntro."),
+        ("T\nthreads . . . . . . . . . . 4\nxi", "T\nxi"),
+        ("Version 1.2.3.4 is out.\nSee p. 4.", "Version 1.2.3.4 is out.\nSee p. 4."),
     ],
 )
 def test_pdf_text_cleaning(raw: str, clean: str) -> None:
