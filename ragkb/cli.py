@@ -266,6 +266,7 @@ def _generation_flags(
     model_path: str | None,
     system_prompt: str | None,
     show_thinking: bool | None,
+    no_think: bool | None,
     backend: str | None,
 ) -> dict[str, Any]:
     return {
@@ -281,6 +282,7 @@ def _generation_flags(
         "model_path": model_path,
         "system_prompt": system_prompt,
         "show_thinking": show_thinking,
+        "no_think": no_think,
         "backend": backend,
     }
 
@@ -304,6 +306,10 @@ SystemOpt = Annotated[
 ]
 ThinkOpt = Annotated[
     bool | None, typer.Option("--show-thinking/--hide-thinking", help="Show <think> blocks.")
+]
+NoThinkOpt = Annotated[
+    bool | None,
+    typer.Option("--no-think/--think", help="Ask reasoning models (Qwen3) not to think."),
 ]
 BackendOpt = Annotated[str | None, typer.Option("--backend", help="llama_cpp or openai.")]
 EvidenceOpt = Annotated[
@@ -332,6 +338,7 @@ def ask(
     model_path: ModelOpt = None,
     system_prompt: SystemOpt = None,
     show_thinking: ThinkOpt = None,
+    no_think: NoThinkOpt = None,
     backend: BackendOpt = None,
     evidence: EvidenceOpt = None,
     show_prompt: Annotated[
@@ -361,6 +368,7 @@ def ask(
         model_path,
         system_prompt,
         show_thinking,
+        no_think,
         backend,
     )
     settings = _settings(
@@ -433,6 +441,7 @@ def chat(
     model_path: ModelOpt = None,
     system_prompt: SystemOpt = None,
     show_thinking: ThinkOpt = None,
+    no_think: NoThinkOpt = None,
     backend: BackendOpt = None,
     evidence: EvidenceOpt = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per turn.")] = False,
@@ -457,6 +466,7 @@ def chat(
         model_path,
         system_prompt,
         show_thinking,
+        no_think,
         backend,
     )
     settings = _settings(config, kb=kb, k=k, mode=mode, evidence=evidence, **flags)

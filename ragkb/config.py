@@ -124,6 +124,14 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("generation", "show_thinking", bool, False, "Show <think> blocks of reasoning models."),
     Field(
+        "generation",
+        "no_think",
+        bool,
+        False,
+        "Ask reasoning models not to think: appends Qwen3's /no_think switch to the question "
+        "(and sends enable_thinking=false to OpenAI-compatible servers).",
+    ),
+    Field(
         "generation", "base_url", str, "http://127.0.0.1:8080/v1", "OpenAI-compatible server URL."
     ),
     Field(
@@ -209,6 +217,7 @@ class GenerationSettings:
     seed: int
     system_prompt: str
     show_thinking: bool
+    no_think: bool
     base_url: str
     openai_model: str
     api_key_env: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import logging
 import re
 import unicodedata
 import zipfile
@@ -62,6 +63,10 @@ _DOCX_HEADING_RE = re.compile(r"^Heading ([1-9])$")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _GLYPH_SHARE = 0.5
+# Latin letters in "words" this long mean the PDF places words by position without spaces
+# and pypdf ran them together ("Thepackagewillnotbeinstalled").
+_RUN_TOGETHER_RE = re.compile(r"[A-Za-z]{25,}")
+_RUN_TOGETHER_SHARE = 0.3
 # charset_normalizer's names, most common first: breaks ties between equally good decodings.
 _COMMON_ENCODINGS = ("utf_8", "gb18030", "cp1252", "big5", "shift_jis", "euc_kr", "cp1251")
 _ENCODING_RANK = {name: rank for rank, name in enumerate(_COMMON_ENCODINGS)}
@@ -174,10 +179,21 @@ def _is_glyph_junk(text: str) -> bool:
     return visible > 0 and junk / visible >= _GLYPH_SHARE
 
 
+def _runs_words_together(text: str) -> bool:
+    """Tell whether much of a page's Latin text lost the spaces between its words."""
+    letters = sum(ch.isascii() and ch.isalpha() for ch in text)
+    glued = sum(len(m.group()) for m in _RUN_TOGETHER_RE.finditer(text))
+    return letters >= 200 and glued / letters >= _RUN_TOGETHER_SHARE
+
+
 def _load_pdf(data: bytes, shown: str) -> Document:
     """Read a PDF into one Section per page that has real text."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
+
+    # pypdf logs font-parsing advice ("fontTools is required...") that means nothing to a user;
+    # what matters about a page is reported as a warning below.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -193,6 +209,7 @@ def _load_pdf(data: bytes, shown: str) -> Document:
     warnings: list[str] = []
     failures: list[Exception] = []
     junk_pages = 0
+    glued_pages: list[int] = []
     for number, page in enumerate(pages, start=1):
         try:
             raw = page.extract_text()
@@ -209,8 +226,16 @@ def _load_pdf(data: bytes, shown: str) -> Document:
             junk_pages += 1
             warnings.append(f"page {number}: glyph names instead of text; skipped")
             continue
+        if _runs_words_together(text):
+            glued_pages.append(number)
         sections.append(Section(text=text, page=number))
 
+    if glued_pages:
+        warnings.append(
+            f"{len(glued_pages)} page(s) lost the spaces between words "
+            f"(first: page {glued_pages[0]}); the PDF positions words instead of spacing them, "
+            "so search on those pages is weak"
+        )
     if not sections:
         if failures and len(failures) == len(pages):
             raise DocumentError(shown, CORRUPT_PDF) from failures[0]

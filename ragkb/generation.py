@@ -237,6 +237,9 @@ class OpenAICompatibleGenerator:
             body["model"] = self.name
         if sampling.seed >= 0:
             body["seed"] = sampling.seed
+        if self._local.no_think:
+            # vLLM, llama.cpp's server and others pass this to the chat template (Qwen3).
+            body["chat_template_kwargs"] = {"enable_thinking": False}
         produced = 0
         usage_tokens: int | None = None
         try:

@@ -24,6 +24,7 @@ from ragkb.errors import (
 from ragkb.evidence import drop_invalid_citations, select_evidence
 from ragkb.generation import Sampling, ThinkingFilter, make_generator
 from ragkb.prompting import (
+    NO_THINK_SWITCH,
     REFUSAL_TEXT,
     PackedPrompt,
     Turn,
@@ -484,6 +485,7 @@ class KnowledgeBase:
             count_tokens=self.generator.count_tokens,
             n_ctx=g.n_ctx,
             max_tokens=g.max_tokens,
+            question_suffix=NO_THINK_SWITCH if g.no_think else "",
         )
 
     def _sampling(self, max_tokens: int | None = None) -> Sampling:
@@ -499,7 +501,8 @@ class KnowledgeBase:
 
     def _rewrite(self, history: list[Turn], question: str) -> str:
         sampling = Sampling(MAX_REWRITE_TOKENS, 0.0, 1.0, 1, 1.0, 0)
-        messages = rewrite_messages(history, question)
+        suffix = NO_THINK_SWITCH if self.settings.generation.no_think else ""
+        messages = rewrite_messages(history, question, suffix)
         return "".join(d.text for d in self.generator.stream(messages, sampling))
 
     def _embed_many(self, texts: Sequence[str]) -> list[list[float]]:

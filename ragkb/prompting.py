@@ -61,6 +61,10 @@ def language_of(text: str) -> str:
     return "zh" if letters and cjk / letters > 0.3 else "en"
 
 
+# Qwen3's documented soft switch: a user turn ending with it is answered without thinking.
+NO_THINK_SWITCH = "/no_think"
+
+
 def resolve_system_prompt(setting: str) -> str:
     """Return the system prompt: the setting's text, a file's text (@path), or the default."""
     if not setting:
@@ -84,7 +88,9 @@ def format_source_label(hit: Hit) -> str:
     return label
 
 
-def _user_message(question: str, passages: Sequence[tuple[Hit, str]]) -> str:
+def _user_message(question: str, passages: Sequence[tuple[Hit, str]], suffix: str = "") -> str:
+    if suffix:
+        question = f"{question}\n{suffix}"
     if not passages:
         return question
     blocks = [
@@ -94,13 +100,17 @@ def _user_message(question: str, passages: Sequence[tuple[Hit, str]]) -> str:
 
 
 def _messages(
-    system: str, turns: Sequence[Turn], question: str, passages: Sequence[tuple[Hit, str]]
+    system: str,
+    turns: Sequence[Turn],
+    question: str,
+    passages: Sequence[tuple[Hit, str]],
+    suffix: str = "",
 ) -> list[Message]:
     messages: list[Message] = [{"role": "system", "content": system}]
     for turn in turns:
         messages.append({"role": "user", "content": turn.question})
         messages.append({"role": "assistant", "content": turn.answer})
-    messages.append({"role": "user", "content": _user_message(question, passages)})
+    messages.append({"role": "user", "content": _user_message(question, passages, suffix)})
     return messages
 
 
@@ -113,8 +123,11 @@ def pack_prompt(
     count_tokens: CountTokens,
     n_ctx: int,
     max_tokens: int,
+    question_suffix: str = "",
 ) -> PackedPrompt:
     """Build the messages so that prompt tokens + MAX_TOKENS <= N_CTX.
+
+    QUESTION_SUFFIX (e.g. Qwen3's /no_think switch) goes on its own line after the question.
 
     To fit, it drops the lowest-ranked passages first (keeping the best one), then the
     oldest turns, then trims the best passage to whole sentences, marked as trimmed.
@@ -124,7 +137,7 @@ def pack_prompt(
     passages: list[tuple[Hit, str]] = [(h, h.text) for h in hits]
 
     def size() -> int:
-        return count_tokens(_messages(system_prompt, turns, question, passages))
+        return count_tokens(_messages(system_prompt, turns, question, passages, question_suffix))
 
     tokens = size()
     while tokens > budget and len(passages) > 1:
@@ -151,7 +164,7 @@ def pack_prompt(
             f"{max_tokens} leaves {budget}: raise n_ctx or lower max_tokens"
         )
     return PackedPrompt(
-        messages=_messages(system_prompt, turns, question, passages),
+        messages=_messages(system_prompt, turns, question, passages, question_suffix),
         sources=tuple(h for h, _ in passages),
         prompt_tokens=tokens,
         dropped_chunks=len(hits) - len(passages),
@@ -160,10 +173,15 @@ def pack_prompt(
     )
 
 
-def rewrite_messages(history: Sequence[Turn], question: str) -> list[Message]:
+def rewrite_messages(
+    history: Sequence[Turn], question: str, question_suffix: str = ""
+) -> list[Message]:
     """Return messages asking the model to make QUESTION standalone given HISTORY."""
     convo = "\n".join(f"User: {t.question}\nAssistant: {t.answer}" for t in history[-3:])
+    content = f"Conversation:\n{convo}\n\nLast question: {question}"
+    if question_suffix:
+        content = f"{content}\n{question_suffix}"
     return [
         {"role": "system", "content": REWRITE_SYSTEM_PROMPT},
-        {"role": "user", "content": f"Conversation:\n{convo}\n\nLast question: {question}"},
+        {"role": "user", "content": content},
     ]

@@ -407,3 +407,13 @@ def test_lone_surrogates_from_broken_pdfs_are_removed() -> None:
 
     assert _clean_text("ok\ud876 text") == "ok text"
     assert "\ud876" not in _clean_text("a\ud876b")
+
+
+def test_words_run_together_is_detected_not_guessed() -> None:
+    from ragkb.documents import _runs_words_together
+
+    glued = "Thepackagewillnotbeinstalleduntilallthepackagesitconflictswithhavebeenremoved. " * 4
+    spaced = "The package will not be installed until all the packages it conflicts with. " * 6
+    assert _runs_words_together(glued + spaced)
+    assert not _runs_words_together(spaced * 2)
+    assert not _runs_words_together("Pneumonoultramicroscopicsilicovolcanoconiosis is long.")

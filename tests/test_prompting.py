@@ -12,12 +12,14 @@ from ragkb.errors import ConfigError
 from ragkb.prompting import (
     CONTEXT_HEADER,
     DEFAULT_SYSTEM_PROMPT,
+    NO_THINK_SWITCH,
     TRIMMED_NOTE,
     Message,
     Turn,
     language_of,
     pack_prompt,
     resolve_system_prompt,
+    rewrite_messages,
 )
 from ragkb.types import Hit
 
@@ -96,6 +98,26 @@ def test_everything_fits() -> None:
     assert content.index("[1] doc1.txt, page 1\nAlpha text.") < content.index("[2] doc2.txt")
     assert content.endswith(f"Question: {QUESTION}")
     assert packed.prompt_tokens == count_words(packed.messages)
+
+
+def test_no_think_switch_ends_the_question_and_is_counted() -> None:
+    hits = [make_hit(1, "Alpha text.")]
+    plain = pack(hits, n_ctx=1000)
+    switched = pack_prompt(
+        QUESTION,
+        hits,
+        system_prompt=SYSTEM,
+        history=[Turn("Earlier question?", "Earlier answer.")],
+        count_tokens=count_words,
+        n_ctx=1000,
+        max_tokens=10,
+        question_suffix=NO_THINK_SWITCH,
+    )
+    assert user_content(switched.messages).endswith(f"Question: {QUESTION}\n/no_think")
+    assert switched.messages[1]["content"] == "Earlier question?"  # only the new turn
+    assert switched.prompt_tokens == count_words(switched.messages) > plain.prompt_tokens
+    rewrite = rewrite_messages([Turn("q?", "a.")], "and its speed?", NO_THINK_SWITCH)
+    assert rewrite[-1]["content"].endswith("Last question: and its speed?\n/no_think")
 
 
 def test_no_hits_sends_the_question_alone() -> None:

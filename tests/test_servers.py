@@ -104,3 +104,9 @@ def test_chroma_server_and_openai_backend_match_the_embedded_path(
     ]
     assert answer.usage is not None and answer.usage.completion_tokens > 0
     assert answer.usage.prompt_tokens + answer.usage.max_tokens <= answer.usage.n_ctx
+
+    # The no-thinking switch travels as chat_template_kwargs; the server must accept it.
+    quiet = KnowledgeBase(remote.settings.replace(no_think=True, max_tokens=16))
+    switched = quiet.ask(question)
+    assert not switched.refused and switched.usage is not None
+    assert switched.usage.completion_tokens > 0
