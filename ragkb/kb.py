@@ -99,6 +99,7 @@ class KnowledgeBase:
         self.settings = settings
         self.name = settings.store.kb
         self.directory = kb_dir(settings.home, self.name)
+        self._fingerprint_recorded: dict[str, Any] | None = None
 
     # -- components, loaded lazily --------------------------------------------------------
     def exists(self) -> bool:
@@ -315,6 +316,8 @@ class KnowledgeBase:
     def _embedder_checked(self) -> SentenceTransformerEmbedder:
         """Return the embedder, recording the fingerprint the first time vectors are made."""
         embedder = self.embedder
+        if self._fingerprint_recorded is not None:
+            return embedder  # checked earlier (this is called once per file)
         stored = self.catalog.get_meta("fingerprint") or {}
         current = self._fingerprint(with_dimension=True)
         if stored.get("dimension") not in (None, current["dimension"]):
@@ -325,6 +328,7 @@ class KnowledgeBase:
             )
         if stored != current:
             self.catalog.set_meta("fingerprint", current)
+        self._fingerprint_recorded = current
         return embedder
 
     # -- search and ask -------------------------------------------------------------------
@@ -560,6 +564,7 @@ class KnowledgeBase:
             if "catalog" in self.__dict__:
                 self.catalog.close()
                 del self.__dict__["catalog"]
+            self._fingerprint_recorded = None
             for child in self.directory.iterdir():
                 if child.name in ("write.lock",):
                     continue

@@ -6,6 +6,7 @@ catalog's generation stamp differs from the one it was built at.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -13,7 +14,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ragkb.catalog import Catalog
 
@@ -65,10 +66,15 @@ def weighted_coverage(
 
 
 def _segment(run: str) -> list[str]:
+    return _jieba().lcut_for_search(run)
+
+
+@functools.cache
+def _jieba() -> Any:
     import jieba
 
     jieba.setLogLevel(60)  # jieba logs its dictionary loading at INFO on stderr
-    return jieba.lcut_for_search(run)
+    return jieba
 
 
 class KeywordIndex:

@@ -167,7 +167,9 @@ def _export(embedder: SentenceTransformerEmbedder, work: Path) -> dict[str, Any]
     except ImportError as exc:
         raise ModelError("torch is not installed") from exc
     model = embedder.cpu_model()
-    features = model.tokenize(["probe"])
+    # `preprocess` replaced `tokenize` in sentence-transformers 6 (which warns on the old name).
+    preprocess = getattr(model, "preprocess", None) or model.tokenize
+    features = preprocess(["probe"])
     names = [n for n in INPUT_NAMES if n in features]
 
     class Pipeline(torch.nn.Module):
