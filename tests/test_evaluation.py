@@ -51,3 +51,17 @@ def test_ranks_multi_source_needs_every_document(tmp_path: Path) -> None:
     assert _ranks([_hit(1, "c.pdf"), _hit(2, "a.pdf"), _hit(3, "a.pdf")], q) == (2, None)
     hits = [_hit(1, "b.docx"), _hit(2, "a.pdf"), _hit(3, "c.pdf")]
     assert _ranks(hits, q) == (1, 2)
+
+
+@pytest.mark.slow
+def test_external_gold_file_matches_the_text_ragkb_extracts() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    script = root / "bench" / "data" / "external" / "check_gold.py"
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("OK")
