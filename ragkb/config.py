@@ -102,6 +102,21 @@ FIELDS: tuple[Field, ...] = (
         "in the chunk) a chunk needs to count as relevant; 0 = similarity alone decides.",
     ),
     Field("retrieval", "mmr", bool, False, "Diversify results with maximal marginal relevance."),
+    Field(
+        "retrieval",
+        "rerank",
+        bool,
+        False,
+        "Reorder the top candidates with a cross-encoder (needs rerank_model).",
+    ),
+    Field(
+        "retrieval",
+        "rerank_model",
+        str,
+        "",
+        "Cross-encoder name or local folder, e.g. BAAI/bge-reranker-base (downloaded by you).",
+    ),
+    Field("retrieval", "rerank_candidates", int, 20, "How many first-stage candidates to rerank."),
     Field("generation", "backend", str, "llama_cpp", "Generator backend.", ("llama_cpp", "openai")),
     Field("generation", "model_path", str, "", "GGUF file; empty = bundled SmolLM2-135M-Instruct."),
     Field("generation", "n_ctx", int, 2048, "Context window in tokens (prompt + answer)."),
@@ -198,6 +213,9 @@ class RetrievalSettings:
     min_score: float
     min_relevance: float
     mmr: bool
+    rerank: bool
+    rerank_model: str
+    rerank_candidates: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ragkb.embedding import SentenceTransformerEmbedder, TokenizedEmbedder
     from ragkb.generation import Generator
     from ragkb.lexical import KeywordIndex
+    from ragkb.rerank import CrossEncoderReranker
     from ragkb.store import ChromaStore
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,16 @@ class KnowledgeBase:
         )
 
     @cached_property
+    def reranker(self) -> CrossEncoderReranker | None:
+        """Return the cross-encoder reranker when `rerank` is on, else None (nothing loaded)."""
+        r = self.settings.retrieval
+        if not r.rerank:
+            return None
+        from ragkb.rerank import CrossEncoderReranker
+
+        return CrossEncoderReranker(r.rerank_model, device=self.settings.embedding.device)
+
+    @cached_property
     def keyword_index(self) -> KeywordIndex:
         """Return the keyword index."""
         from ragkb.lexical import KeywordIndex
@@ -347,6 +358,8 @@ class KnowledgeBase:
             min_score=r.min_score,
             min_relevance=r.min_relevance,
             mmr=r.mmr,
+            rerank=self.reranker.scores if self.reranker is not None else None,
+            rerank_candidates=r.rerank_candidates,
             catalog=self.catalog,
             store=self.store if vector else None,
             keyword_index=self.keyword_index,  # searched in keyword/hybrid; IDF in every mode

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from ragkb.embedding import Embedder
     from ragkb.lexical import KeywordIndex
     from ragkb.store import ChromaStore
+
+# (question, passages) -> one relevance score per passage
+Rerank = Callable[[str, Sequence[str]], Sequence[float]]
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 MMR_LAMBDA = 0.7  # relevance vs diversity in maximal marginal relevance
@@ -44,6 +47,8 @@ def retrieve(
     min_score: float,
     mmr: bool,
     min_relevance: float = 0.0,
+    rerank: Rerank | None = None,
+    rerank_candidates: int = 20,
     catalog: Catalog,
     store: ChromaStore | None,
     keyword_index: KeywordIndex | None,
@@ -84,6 +89,14 @@ def retrieve(
             vector_scores[cid] = sim
             distances[cid] = 1.0 - sim if store.metric == "cosine" else 2.0 - 2.0 * sim
 
+    if rerank is not None and len(ids) > 1:
+        # The cross-encoder reads question and chunk together; it only reorders.
+        candidates = ids[: max(k, rerank_candidates)]
+        texts = catalog.chunks_by_id(candidates)
+        present = [cid for cid in candidates if cid in texts]
+        scores = rerank(query, [texts[cid].text for cid in present])
+        order = sorted(range(len(present)), key=lambda i: -scores[i])
+        ids = [present[i] for i in order]
     if mmr and query_vector is not None and store is not None and len(ids) > k:
         ids = _mmr(ids[:n], query_vector, store, vector_scores, k)
     ids = ids[:k]

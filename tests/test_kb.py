@@ -181,3 +181,45 @@ def test_onnx_query_encoder_ranks_exactly_like_sentence_transformers(cosine_home
             reference = torch_kb.search(question, k=5, mode=mode)
             assert [h.chunk_id for h in ours] == [h.chunk_id for h in reference], question
             assert [h.score for h in ours] == pytest.approx([h.score for h in reference], abs=1e-3)
+
+
+def test_reranker_reorders_the_candidates_by_its_own_scores(cosine_home: Path) -> None:
+    # No trained cross-encoder can be downloaded here; a CrossEncoder built from the bundled
+    # MiniLM folder (its classification head freshly initialised, so scores differ per load)
+    # is a real model run all the same, which is what the stage's plumbing needs: order by
+    # the loaded model's scores, nothing else.
+    from ragkb.embedding import bundled_embedder_dir
+    from ragkb.errors import ConfigError
+
+    model = str(bundled_embedder_dir())
+    question = "How long does Beacon keep trace data?"
+    plain = _kb(cosine_home)
+    assert plain.reranker is None  # off by default: nothing is loaded
+    candidates = plain.search(question, k=8)
+    reranked = _kb(cosine_home, rerank=True, rerank_model=model, rerank_candidates=8)
+    hits = reranked.search(question, k=8)
+    assert {h.chunk_id for h in hits} == {h.chunk_id for h in candidates}
+    assert reranked.reranker is not None
+    scores = reranked.reranker.scores(question, [h.text for h in hits])
+    assert scores == sorted(scores, reverse=True)
+    assert [h.rank for h in hits] == list(range(1, 9))
+    with pytest.raises(ConfigError, match="rerank_model"):
+        _kb(cosine_home, rerank=True).search(question)
+
+
+def test_mmr_trades_relevance_for_diversity(cosine_home: Path) -> None:
+    import numpy as np
+
+    question = "trace sampling"
+    plain = _kb(cosine_home).search(question, k=4, mode="vector")
+    diverse = _kb(cosine_home, mmr=True).search(question, k=4, mode="vector")
+    assert diverse[0].chunk_id == plain[0].chunk_id  # the most relevant chunk stays first
+    store = _kb(cosine_home).store
+
+    def redundancy(hits: list) -> float:
+        vectors = store.embeddings([h.chunk_id for h in hits])
+        m = np.asarray([vectors[h.chunk_id] for h in hits])
+        sims = m @ m.T
+        return float(sims[np.triu_indices(len(hits), 1)].mean())
+
+    assert redundancy(diverse) <= redundancy(plain)

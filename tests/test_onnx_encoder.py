@@ -119,3 +119,34 @@ def test_cold_cli_search_uses_onnx_and_never_imports_torch(tmp_path: Path, make_
     assert status == {"code": 0, "heavy": []}, done.stderr
     (hit,) = json.loads(done.stdout)["results"]
     assert Path(hit["source"]).name == "handbook.pdf" and hit["page"] == 2
+
+
+@pytest.mark.slow
+def test_local_path_embedder_with_instruction_prefixes(tmp_path: Path, make_docx) -> None:
+    # How a user wires in a downloaded bilingual model (BCEmbedding, bge-m3, e5...): a local
+    # folder plus the prefixes the model card asks for. MiniLM's folder stands in for it.
+    import shutil
+
+    import numpy as np
+
+    from ragkb.embedding import SentenceTransformerEmbedder, bundled_embedder_dir
+    from ragkb.onnx_encoder import OnnxEmbedder
+
+    folder = tmp_path / "my-bilingual-model"
+    shutil.copytree(bundled_embedder_dir(), folder)
+    flags = {"embedder": str(folder), "query_prefix": "query: ", "passage_prefix": "passage: "}
+    environ = {"RAGKB_HOME": str(tmp_path / "home")}
+    doc = make_docx("notes.docx", [("p", "The quokka battery lasts nine hours.")])
+    kb = KnowledgeBase(load_settings(flags, environ=environ))
+    kb.ingest([str(doc)])
+    assert kb.info().embedder == str(folder.resolve())  # the path is the identity
+    stored = kb.store.embeddings(kb.catalog.chunk_ids())
+    reference = SentenceTransformerEmbedder(str(folder))
+    (vector,) = stored.values()
+    expected = reference.embed_passages(["passage: The quokka battery lasts nine hours."])[0]
+    assert float(np.dot(vector, expected)) > 0.9999  # the passage prefix was embedded
+    fresh = KnowledgeBase(load_settings(flags, environ=environ))
+    assert isinstance(fresh.query_embedder, OnnxEmbedder)  # its own verified twin
+    query = fresh.query_embedder.embed_query("battery life")
+    assert float(np.dot(query, reference.embed_passages(["query: battery life"])[0])) > 0.999
+    assert Path(fresh.search("battery life")[0].source).name == "notes.docx"
