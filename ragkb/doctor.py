@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import platform
 import sys
+from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
@@ -60,6 +63,7 @@ def diagnose(settings: Settings) -> dict[str, Any]:
         "embedder": _embedder_info(settings),
         "data": {
             "home": str(settings.home),
+            "cache": str(settings.cache),
             "config_file": str(settings.config_path) if settings.config_path else None,
             "knowledge_bases": list_kb_names(settings.home),
         },
@@ -97,6 +101,22 @@ def _llama_info() -> dict[str, Any]:
     return info
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence stderr for the duration: file descriptor 2, where C code writes, and
+    sys.stderr, where llama-cpp-python's log callback prints llama.cpp's messages."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _model_info(settings: Settings) -> dict[str, Any]:
     g = settings.generation
     if g.backend == "openai":
@@ -109,7 +129,8 @@ def _model_info(settings: Settings) -> dict[str, Any]:
     try:
         from llama_cpp import Llama
 
-        llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        with _native_stderr_silenced():  # llama.cpp logs context warnings past verbose=False
+            llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
         meta = llama.metadata
         info.update({k: meta.get(k) for k in _GGUF_KEYS if k in meta})
         arch = meta.get("general.architecture", "")
@@ -130,6 +151,9 @@ def _embedder_info(settings: Settings) -> dict[str, Any]:
     except RagkbError as exc:
         return {"error": str(exc)}
     info: dict[str, Any] = {"name": name, "location": target, "device_setting": e.device}
+    info["query_encoder"] = e.query_encoder
+    if e.query_encoder == "onnx":
+        info["onnx_encoder"] = _onnx_info(settings, name, target)
     try:
         import torch
 
@@ -140,3 +164,23 @@ def _embedder_info(settings: Settings) -> dict[str, Any]:
     except ImportError:
         info["torch"] = "not installed"
     return info
+
+
+def _onnx_info(settings: Settings, name: str, target: str) -> dict[str, Any]:
+    """Where the embedder's ONNX twin is, and how well it agreed with sentence-transformers."""
+    from ragkb.onnx_encoder import encoder_dir, read_manifest
+
+    folder = encoder_dir(settings.cache, name, target)
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        return {
+            "status": "verified",
+            "folder": str(folder),
+            "min_cosine": manifest["min_cosine"],
+            "probes": manifest["probes"],
+        }
+    failed = folder.with_suffix(".failed")
+    if failed.is_file():
+        reason = failed.read_text(encoding="utf-8")
+        return {"status": "failed; searches use sentence-transformers", "detail": reason}
+    return {"status": "not built yet: the next ingest builds it", "folder": str(folder)}

@@ -214,3 +214,17 @@ def test_human_ingest_summary_on_stdout_warnings_on_stderr(capsys, sample: Path)
     assert "new" in out and "chunks added" in out
     assert "unknown to the embedder" in err and "zh.pdf" in err
     assert "warning" not in out
+
+
+def test_doctor_reports_model_embedder_and_query_encoder(capsys, sample: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0
+    code, out, err = run_cli(capsys, "doctor", "--json")
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert report["model"]["quantization"] == "Q4_1"
+    assert int(report["model"]["trained_context_length"]) > 0
+    assert report["model"]["chat_template"]
+    assert report["llama_cpp"]["gpu_offload"] in (True, False)
+    encoder = report["embedder"]["onnx_encoder"]
+    assert encoder["status"] == "verified" and encoder["min_cosine"] >= 0.999
+    assert report["data"]["knowledge_bases"] == ["default"]
