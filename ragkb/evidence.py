@@ -7,17 +7,19 @@ import re
 from collections.abc import Callable, Sequence
 
 from ragkb.chunking import split_sentences
-from ragkb.lexical import keyword_tokens
+from ragkb.lexical import keyword_tokens, weighted_coverage
 from ragkb.types import Evidence, Hit
 
 MAX_QUOTES = 3
 MAX_QUOTE_CHARS = 320
-# A sentence's score: similarity to the question and to the answer, plus keyword overlap.
-# The question weighs most because a small model's answer is often wrong; calibrated on
-# tests/data/eval/sample_docs_gold.jsonl (evidence holding a gold span: 0.77 -> 0.84).
+# A sentence's score: similarity to the question and to the answer, keyword overlap, and the
+# IDF-weighted share of the question's words it holds. The question weighs most because a
+# small model's answer is often wrong. Calibrated with `ragkb eval --answers` on
+# tests/data/eval/sample_docs_gold.jsonl (bench/README.md).
 QUESTION_WEIGHT = 0.7
 ANSWER_WEIGHT = 0.3
 KEYWORD_WEIGHT = 0.5
+IDF_WEIGHT = 0.5
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _MIN_SENTENCE_CHARS = 8
 
@@ -46,6 +48,7 @@ def select_evidence(
     *,
     embed: EmbedMany | None,
     max_quotes: int = MAX_QUOTES,
+    idf: Callable[[str], float] | None = None,
 ) -> tuple[Evidence, ...]:
     """Return up to MAX_QUOTES exact quotes from SOURCES supporting ANSWER to QUESTION.
 
@@ -62,10 +65,15 @@ def select_evidence(
     texts = [hit.text[s:e] for _, hit, s, e in candidates]
     scores = [0.0] * len(candidates)
     wanted = set(keyword_tokens(question)) | set(keyword_tokens(_CITATION.sub(" ", answer)))
+    asked = set(keyword_tokens(question))
     for i, text in enumerate(texts):
         words = set(keyword_tokens(text))
         if words and wanted:
             scores[i] += KEYWORD_WEIGHT * len(words & wanted) / math.sqrt(len(words) * len(wanted))
+        if idf is not None and asked:
+            # The question's rare words ("overlap", "top_k") mark the sentence that answers it;
+            # an introduction shares only its common words ("guide", "search").
+            scores[i] += IDF_WEIGHT * weighted_coverage(asked, " ".join(words), idf)
     if embed is not None:
         vectors = embed([question, _CITATION.sub(" ", answer) or question, *texts])
         q_vec, a_vec, sentence_vecs = vectors[0], vectors[1], vectors[2:]

@@ -454,7 +454,13 @@ class KnowledgeBase:
         timings["generate"] = generated_at - generation_started
         use_evidence = self.settings.answer.evidence if evidence is None else evidence
         quotes = (
-            select_evidence(query, text, packed.sources, embed=self._embed_many)
+            select_evidence(
+                query,
+                text,
+                packed.sources,
+                embed=self._embed_many,
+                idf=self.keyword_index.idf(self.catalog),
+            )
             if use_evidence
             else ()
         )

@@ -195,3 +195,22 @@ def test_quotes_are_always_verbatim(seed: int) -> None:
     assert 0 < len(evidence) <= MAX_QUOTES
     assert all(len(item.quote) <= MAX_QUOTE_CHARS for item in evidence)
     assert_verbatim(evidence, hits)
+
+
+def test_rare_question_words_beat_a_topical_introduction() -> None:
+    text = (
+        "This guide explains how the search guide works in a search system. "
+        "We recommend an overlap of 60 tokens between chunks."
+    )
+    hits = [make_hit(1, text)]
+    question = "What overlap does the search guide recommend?"
+    common = {"guide": 0.1, "search": 0.1, "system": 0.2}
+
+    def idf(word: str) -> float:
+        return common.get(word, 3.0)
+
+    plain = select_evidence(question, "", hits, embed=None, max_quotes=1)
+    weighted = select_evidence(question, "", hits, embed=None, max_quotes=1, idf=idf)
+    assert plain[0].quote.startswith("This guide")  # more shared words, all of them common
+    assert weighted[0].quote.startswith("We recommend an overlap")
+    assert_verbatim(weighted, hits)
