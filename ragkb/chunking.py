@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ragkb.types import Chunk, Document, Section
 
 # Bump when the splitting rules change: knowledge bases built by another version re-chunk.
-CHUNKER_VERSION = 2  # 2: PDF contents/index lines dropped
+CHUNKER_VERSION = 3  # 2: PDF contents/index lines dropped; 3: run-together pages re-read
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # A sentence ends after Western punctuation followed by space, or after CJK punctuation

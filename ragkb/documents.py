@@ -186,6 +186,31 @@ def _runs_words_together(text: str) -> bool:
     return letters >= 200 and glued / letters >= _RUN_TOGETHER_SHARE
 
 
+def _reread_with_pdfminer(data: bytes, numbers: list[int]) -> dict[int, str]:
+    """Re-extract the given 1-based pages with pdfminer.six, which spaces words by position.
+
+    pypdf runs together the words of PDFs that place each word instead of writing spaces
+    (LaTeX's dblatex output, for one); pdfminer rebuilds them from the glyph positions. It is
+    slower, so only those pages go through it. Returns what it could read.
+    """
+    try:
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LTTextContainer
+    except ImportError:
+        return {}
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    out: dict[int, str] = {}
+    try:
+        pages = extract_pages(io.BytesIO(data), page_numbers=[n - 1 for n in numbers])
+        for number, layout in zip(sorted(numbers), pages, strict=False):
+            out[number] = "".join(
+                element.get_text() for element in layout if isinstance(element, LTTextContainer)
+            )
+    except Exception:  # a second opinion only: pypdf's text stays when this fails
+        pass
+    return out
+
+
 def _load_pdf(data: bytes, shown: str) -> Document:
     """Read a PDF into one Section per page that has real text."""
     from pypdf import PdfReader
@@ -231,11 +256,22 @@ def _load_pdf(data: bytes, shown: str) -> Document:
         sections.append(Section(text=text, page=number))
 
     if glued_pages:
-        warnings.append(
-            f"{len(glued_pages)} page(s) lost the spaces between words "
-            f"(first: page {glued_pages[0]}); the PDF positions words instead of spacing them, "
-            "so search on those pages is weak"
-        )
+        reread = _reread_with_pdfminer(data, glued_pages)
+        fixed = 0
+        for index, section in enumerate(sections):
+            text = reread.get(section.page or 0)
+            if text is None:
+                continue
+            text = _strip_page_number(_clean_pdf_text(text), section.page or 0)
+            if text and not _runs_words_together(text):
+                sections[index] = Section(text=text, page=section.page)
+                fixed += 1
+        if fixed < len(glued_pages):
+            warnings.append(
+                f"{len(glued_pages) - fixed} page(s) lost the spaces between words "
+                f"(first: page {glued_pages[0]}); the PDF positions words instead of spacing "
+                "them, so search on those pages is weak"
+            )
     if not sections:
         if failures and len(failures) == len(pages):
             raise DocumentError(shown, CORRUPT_PDF) from failures[0]
