@@ -417,3 +417,39 @@ def test_words_run_together_is_detected_not_guessed() -> None:
     assert _runs_words_together(glued + spaced)
     assert not _runs_words_together(spaced * 2)
     assert not _runs_words_together("Pneumonoultramicroscopicsilicovolcanoconiosis is long.")
+
+
+def test_pdf_words_placed_by_position_are_spaced_again(tmp_path: Path) -> None:
+    # Words set with small TJ moves instead of spaces, as dblatex does: pypdf runs them
+    # together ("Thepackagewillnot..."); ragkb re-reads such pages with pdfminer.six.
+    from pypdf import PdfReader
+    from reportlab.pdfgen import canvas
+
+    words = [
+        "The",
+        "package",
+        "will",
+        "not",
+        "be",
+        "installed",
+        "until",
+        "all",
+        "the",
+        "packages",
+        "it",
+        "conflicts",
+        "with",
+    ]
+    target = tmp_path / "positioned.pdf"
+    pdf = canvas.Canvas(str(target))
+    pdf.setFont("Helvetica", 10)
+    pdf.drawString(40, 820, "Positioned words")  # registers the font on the page
+    font = pdf._doc.getInternalFontName(pdf._fontname)
+    for line in range(15):
+        moves = " -120 ".join(f"({w})" for w in words)
+        pdf._code.append(f"BT {font} 10 Tf 40 {800 - 14 * line} Td [{moves}] TJ ET")
+    pdf.save()
+    assert "Thepackagewillnot" in PdfReader(str(target)).pages[0].extract_text()
+    doc = load_document(target)
+    assert doc.warnings == ()
+    assert " ".join(words) in doc.sections[0].text
