@@ -83,6 +83,13 @@ FIELDS: tuple[Field, ...] = (
     Field("chunking", "overlap_tokens", int, 32, "Tokens repeated between neighbouring chunks."),
     Field("ingest", "max_file_mb", float, 100.0, "Files larger than this are skipped."),
     Field("ingest", "file_timeout_s", float, 120.0, "Time limit for parsing one file."),
+    Field(
+        "ingest",
+        "batch_chunks",
+        int,
+        512,
+        "Chunks embedded and stored per batch: lower uses less memory, higher writes less often.",
+    ),
     Field("ingest", "prune", bool, True, "Remove files that vanished from an ingested folder."),
     Field("retrieval", "k", int, 5, "Chunks retrieved per question."),
     Field("retrieval", "mode", str, "hybrid", "Retrieval mode.", ("vector", "keyword", "hybrid")),
@@ -201,6 +208,7 @@ class IngestSettings:
 
     max_file_mb: float
     file_timeout_s: float
+    batch_chunks: int
     prune: bool
 
 
@@ -475,8 +483,8 @@ def _validate(flat: dict[str, Any]) -> None:
         raise ConfigError(f"temperature must be >= 0 (got {flat['temperature']})")
     if not flat["kb"] or not all(c.isalnum() or c in "-_." for c in flat["kb"]):
         raise ConfigError(f"kb name {flat['kb']!r}: use letters, digits, '-', '_' or '.'")
-    if flat["max_file_mb"] <= 0 or flat["file_timeout_s"] <= 0:
-        raise ConfigError("max_file_mb and file_timeout_s must be positive")
+    if flat["max_file_mb"] <= 0 or flat["file_timeout_s"] <= 0 or flat["batch_chunks"] <= 0:
+        raise ConfigError("max_file_mb, file_timeout_s and batch_chunks must be positive")
 
 
 def render_config_toml() -> str:

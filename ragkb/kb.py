@@ -300,6 +300,7 @@ class KnowledgeBase:
                 chunk_tokens=self.settings.chunking.chunk_tokens,
                 overlap_tokens=self.settings.chunking.overlap_tokens,
                 file_timeout_s=self.settings.ingest.file_timeout_s,
+                batch_chunks=self.settings.ingest.batch_chunks,
                 progress=progress,
             )
             report = syncer.apply(plan)

@@ -28,7 +28,6 @@ SUPPORTED_SUFFIXES = frozenset({".pdf", ".docx", ".txt", ".md", ".markdown"})
 _HIDDEN_PREFIXES = (".", "~$")  # dotfiles and Word's lock files
 # Share of tokens the embedder cannot represent above which a file gets a warning.
 UNKNOWN_TOKEN_WARN_RATIO = 0.2
-_FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +202,7 @@ class Syncer:
         chunk_tokens: int,
         overlap_tokens: int,
         file_timeout_s: float,
+        batch_chunks: int = 512,
         progress: Progress | None = None,
     ) -> None:
         self._kb = kb
@@ -212,6 +212,7 @@ class Syncer:
         self._chunk_tokens = chunk_tokens
         self._overlap_tokens = overlap_tokens
         self._file_timeout_s = file_timeout_s
+        self._batch_chunks = batch_chunks  # gathered across files before one embedding pass
         self._progress = progress
         self._report_failed: list[FileFailure] = []
         self._warnings: list[str] = []
@@ -243,7 +244,7 @@ class Syncer:
                     item = self._prepare(result, by_path[result.path])
                     if item is not None:
                         pending.append(item)
-                    if sum(len(p.chunks) for p in pending) >= _FLUSH_CHUNKS:
+                    if sum(len(p.chunks) for p in pending) >= self._batch_chunks:
                         done_ok.update(self._flush(pending))
                         pending = []
                 done_ok.update(self._flush(pending))

@@ -172,7 +172,8 @@ def test_kill_during_ingest_then_rerun_matches_a_clean_run(
     clean = _kb(clean_home)
     expected = sorted(clean.catalog.chunk_ids())
 
-    env = os.environ.copy()
+    # Small batches, so that files are recorded batch by batch and the kill can land between.
+    env = {**os.environ, "RAGKB_BATCH_CHUNKS": "4"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ragkb", "ingest", str(docs_dir), "-q"],
         env=env,
