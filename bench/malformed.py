@@ -180,6 +180,16 @@ def docx_with(data: bytes, member: str, content: bytes) -> bytes:
     return buf.getvalue()
 
 
+def damaged_copies(stem: str, suffix: str, data: bytes, rng: random.Random) -> dict[str, bytes]:
+    """The original file plus its truncated and bit-flipped variants, by file name."""
+    files = {f"{stem}__orig{suffix}": data}
+    for i in range(TRUNCATIONS):
+        files[f"{stem}__trunc{i:02}{suffix}"] = truncated(data, rng)
+    for i in range(FLIPS):
+        files[f"{stem}__flip{i:02}{suffix}"] = flipped(data, rng)
+    return files
+
+
 def build_corpus(out: Path) -> list[Path]:
     """Write the originals and their malformed variants into out; return the files."""
     rng = random.Random(0)
@@ -190,11 +200,7 @@ def build_corpus(out: Path) -> list[Path]:
 
     for name, data in pdfs.items():
         stem = Path(name).stem
-        files[f"{stem}__orig.pdf"] = data
-        for i in range(TRUNCATIONS):
-            files[f"{stem}__trunc{i:02}.pdf"] = truncated(data, rng)
-        for i in range(FLIPS):
-            files[f"{stem}__flip{i:02}.pdf"] = flipped(data, rng)
+        files.update(damaged_copies(stem, ".pdf", data, rng))
         files[f"{stem}__noxref.pdf"] = without_xref(data)
         files[f"{stem}__noxref_nostartxref.pdf"] = re.sub(
             rb"startxref\s*\d+", b"", without_xref(data)
@@ -218,11 +224,7 @@ def build_corpus(out: Path) -> list[Path]:
 
     for name, data in docxs.items():
         stem = Path(name).stem
-        files[f"{stem}__orig.docx"] = data
-        for i in range(TRUNCATIONS):
-            files[f"{stem}__trunc{i:02}.docx"] = truncated(data, rng)
-        for i in range(FLIPS):
-            files[f"{stem}__flip{i:02}.docx"] = flipped(data, rng)
+        files.update(damaged_copies(stem, ".docx", data, rng))
         files[f"{stem}__nodocxml.docx"] = docx_without(data, "word/document.xml")
         files[f"{stem}__nocontenttypes.docx"] = docx_without(data, "[Content_Types].xml")
         files[f"{stem}__badxml.docx"] = docx_with(data, "word/document.xml", b"<w:document><w:bo")

@@ -154,7 +154,7 @@ class SentenceTransformerEmbedder(TokenizedEmbedder):
 
     def _tok(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = _load_tokenizer(self.target)
+            self._tokenizer = load_counting_tokenizer(self.target)
         return self._tokenizer
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
@@ -182,7 +182,7 @@ def _read_window(target: str) -> int:
 
 
 @functools.cache
-def _load_tokenizer(target: str) -> Tokenizer:
+def load_counting_tokenizer(target: str) -> Tokenizer:
     """Load the fast tokenizer; truncation and padding are turned off.
 
     The bundled tokenizer.json truncates and pads at 128 tokens while the model reads 256,

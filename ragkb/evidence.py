@@ -64,8 +64,8 @@ def select_evidence(
         return ()
     texts = [hit.text[s:e] for _, hit, s, e in candidates]
     scores = [0.0] * len(candidates)
-    wanted = set(keyword_tokens(question)) | set(keyword_tokens(_CITATION.sub(" ", answer)))
     asked = set(keyword_tokens(question))
+    wanted = asked | set(keyword_tokens(_CITATION.sub(" ", answer)))
     for i, text in enumerate(texts):
         words = set(keyword_tokens(text))
         if words and wanted:

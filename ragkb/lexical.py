@@ -96,15 +96,16 @@ class KeywordIndex:
     def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
         """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
         self._ensure(catalog)
-        if self._model is None or not self._ids:
+        model = self._bm25()
+        if model is None:
             return []
-        vocab = self._model.vocab_dict
+        vocab = model.vocab_dict
         tokens = [t for t in keyword_tokens(query) if t in vocab]
         if not tokens:
             return []
         import numpy as np
 
-        scores = self._model.get_scores(tokens)
+        scores = model.get_scores(tokens)
         order = np.argsort(-scores)[: min(n, len(self._ids))]
         return [(self._ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
@@ -126,15 +127,17 @@ class KeywordIndex:
             return False
         if info.get("generation") != generation or "df" not in info:
             return False
-        self._df = info["df"]
-        if not info["ids"]:
-            self._model, self._ids = None, []
-            return True
-        import bm25s
-
-        self._model = bm25s.BM25.load(str(self._dir))
-        self._ids = list(info["ids"])
+        # The BM25 model itself loads on the first search: IDF needs only the stamp, and a
+        # vector-mode query should not pay for importing bm25s and scipy.
+        self._model, self._ids, self._df = None, list(info["ids"]), info["df"]
         return True
+
+    def _bm25(self) -> bm25s.BM25 | None:
+        if self._model is None and self._ids:
+            import bm25s
+
+            self._model = bm25s.BM25.load(str(self._dir))
+        return self._model
 
     def _build(self, catalog: Catalog, generation: int) -> None:
         import bm25s

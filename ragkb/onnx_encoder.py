@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.embedding import TokenizedEmbedder
+from ragkb.embedding import TokenizedEmbedder, load_counting_tokenizer
 from ragkb.errors import ModelError
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class OnnxEmbedder(TokenizedEmbedder):
         self.max_tokens = self.window - 2 - prefix_tokens
 
     def _tok(self) -> Tokenizer:
-        return _counting_tokenizer(str(self.folder / TOKENIZER_FILE))
+        return load_counting_tokenizer(str(self.folder))
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         import numpy as np
@@ -226,7 +226,7 @@ def _agreement(
     finally:
         _session.cache_clear()  # the session was opened on the temporary path
         _model_tokenizer.cache_clear()
-        _counting_tokenizer.cache_clear()
+        load_counting_tokenizer.cache_clear()
     return float(np.min(np.sum(reference * exported, axis=1)))
 
 
@@ -249,14 +249,4 @@ def _model_tokenizer(path: str, window: int, pad_id: int, pad_token: str) -> Tok
     tokenizer = Tokenizer.from_file(path)
     tokenizer.enable_truncation(window)
     tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
-    return tokenizer
-
-
-@functools.cache
-def _counting_tokenizer(path: str) -> Tokenizer:
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(path)
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
     return tokenizer
