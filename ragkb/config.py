@@ -55,7 +55,13 @@ FIELDS: tuple[Field, ...] = (
         "sentence-transformers name or local path; empty = bundled all-MiniLM-L6-v2.",
     ),
     Field("embedding", "device", str, "cpu", "Embedder device: cpu, cuda, mps or auto."),
-    Field("embedding", "batch_size", int, 64, "Chunks embedded per batch."),
+    Field(
+        "embedding",
+        "batch_size",
+        int,
+        32,
+        "Chunks embedded per batch (ordered by token count, so batches pad little).",
+    ),
     Field(
         "embedding",
         "query_prefix",

@@ -70,6 +70,7 @@ class TokenizedEmbedder:
     max_tokens: int
     query_prefix: str
     passage_prefix: str
+    batch_size: int = 32
 
     def _tok(self) -> Tokenizer:
         raise NotImplementedError
@@ -95,8 +96,23 @@ class TokenizedEmbedder:
         return sum(1 for i in ids if i == unk) / len(ids)
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed chunks for storage."""
-        return self._encode([self.passage_prefix + t for t in texts])
+        """Embed chunks for storage, in batches of similar token counts.
+
+        sentence-transformers orders a call's inputs by characters, a poor proxy for tokens
+        in mixed text (a Chinese character is about one token, an English word about 1.3).
+        Ordering by tokens pads far less: on bench/run_all.py's 16x corpus, 54k real tokens
+        were padded to 87k by character order and to 58k by token order.
+        """
+        prefixed = [self.passage_prefix + t for t in texts]
+        encoded = self._tok().encode_batch(prefixed, add_special_tokens=False)
+        lengths = [min(len(e.ids), self.max_tokens) for e in encoded]  # longer ones truncate
+        order = sorted(range(len(prefixed)), key=lambda i: -lengths[i])
+        vectors: list[list[float]] = [[] for _ in prefixed]
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            for i, vector in zip(batch, self._encode([prefixed[i] for i in batch]), strict=True):
+                vectors[i] = vector
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a question for search."""
@@ -111,13 +127,13 @@ class SentenceTransformerEmbedder(TokenizedEmbedder):
         configured: str,
         *,
         device: str = "cpu",
-        batch_size: int = 64,
+        batch_size: int = 32,
         query_prefix: str = "",
         passage_prefix: str = "",
     ) -> None:
         self.name, self.target = resolve_embedder(configured)
         self._device = device
-        self._batch_size = batch_size
+        self.batch_size = batch_size
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self._tokenizer: Tokenizer | None = None
@@ -160,7 +176,7 @@ class SentenceTransformerEmbedder(TokenizedEmbedder):
     def _encode(self, texts: list[str]) -> list[list[float]]:
         vectors = self.model.encode(
             texts,
-            batch_size=self._batch_size,
+            batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,

@@ -343,13 +343,8 @@ class Syncer:
             return []
         embedder = self._embedder_factory()
         texts = [c.text for p in pending for c in p.chunks]
-        # Embed longest first so each batch holds similar lengths (less padding).
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         self._emit("embed")
-        vectors_sorted = embedder.embed_passages([texts[i] for i in order])
-        vectors: list[list[float]] = [[] for _ in texts]
-        for position, i in enumerate(order):
-            vectors[i] = vectors_sorted[position]
+        vectors = embedder.embed_passages(texts)  # batched by similar token counts
         # One vector-store write for the whole batch (each call costs tens of ms); files are
         # recorded in the catalog only after it, so a crash in between leaves them unrecorded
         # and the next run redoes them (their old chunks are deleted first, as here).
