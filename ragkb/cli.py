@@ -478,7 +478,7 @@ def chat(
 def list_(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     """List knowledge bases with their metric, files, chunks and size."""
     from ragkb import render
-    from ragkb.kb import list_knowledge_bases
+    from ragkb.inventory import list_knowledge_bases
 
     infos = list_knowledge_bases(_settings(config))
     if json_out:
@@ -491,8 +491,9 @@ def list_(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
 def stats(kb: KbOpt = None, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Show one knowledge base's settings fingerprint, counts and size."""
     from ragkb import render
+    from ragkb.inventory import kb_info
 
-    info = _open(_settings(config, kb=kb)).info()
+    info = kb_info(_settings(config, kb=kb))
     if json_out:
         render.write_json(render.kb_info_dict(info))
     else:
@@ -503,11 +504,14 @@ def stats(kb: KbOpt = None, json_out: JsonOpt = False, config: ConfigOpt = None)
 def files(kb: KbOpt = None, json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
     """List the files of a knowledge base: status, chunks, pages, hash, time."""
     from ragkb import render
+    from ragkb.inventory import kb_files
 
-    knowledge = _open(_settings(config, kb=kb))
-    records = knowledge.files()
+    settings = _settings(config, kb=kb)
+    records = kb_files(settings)
     if json_out:
-        render.write_json({"kb": knowledge.name, "files": [render.file_dict(r) for r in records]})
+        render.write_json(
+            {"kb": settings.store.kb, "files": [render.file_dict(r) for r in records]}
+        )
     else:
         render.print_files(render.stdout_console(), records)
 

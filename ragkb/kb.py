@@ -12,17 +12,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.catalog import Catalog, FileRecord, kb_dir, list_kb_names
+from ragkb.catalog import Catalog, FileRecord, kb_dir
 from ragkb.chat import MAX_REWRITE_TOKENS, ChatSession
 from ragkb.chunking import CHUNKER_VERSION
 from ragkb.config import Settings
 from ragkb.errors import (
     KnowledgeBaseNotFoundError,
-    RagkbError,
     StoreMismatchError,
 )
 from ragkb.evidence import drop_invalid_citations, select_evidence
 from ragkb.generation import Sampling, ThinkingFilter, make_generator
+from ragkb.inventory import KnowledgeBaseInfo, describe, require_kb
 from ragkb.prompting import (
     NO_THINK_SWITCH,
     REFUSAL_TEXT,
@@ -78,21 +78,6 @@ class DoneEvent:
 AskEvent = SourcesEvent | TextEvent | DoneEvent
 
 
-@dataclass(frozen=True, slots=True)
-class KnowledgeBaseInfo:
-    """What `ragkb list` and `ragkb stats` show about a knowledge base."""
-
-    name: str
-    metric: str | None
-    embedder: str | None
-    files: int
-    failed_files: int
-    chunks: int
-    size_bytes: int
-    path: str
-    fingerprint: dict[str, Any]
-
-
 class KnowledgeBase:
     """One knowledge base: ingest files into it, search it, ask it."""
 
@@ -113,13 +98,7 @@ class KnowledgeBase:
         return Catalog(self.directory)
 
     def _require(self) -> None:
-        if not self.exists():
-            known = list_kb_names(self.settings.home)
-            hint = f" (known: {', '.join(known)})" if known else ""
-            raise KnowledgeBaseNotFoundError(
-                f"knowledge base '{self.name}' does not exist{hint}; "
-                "create it with `ragkb ingest PATH`"
-            )
+        require_kb(self.settings)
 
     @cached_property
     def metric(self) -> str:
@@ -536,19 +515,7 @@ class KnowledgeBase:
     def info(self) -> KnowledgeBaseInfo:
         """Return what the knowledge base holds, without loading any model."""
         self._require()
-        files = self.catalog.files()
-        fingerprint = self.catalog.get_meta("fingerprint") or {}
-        return KnowledgeBaseInfo(
-            name=self.name,
-            metric=fingerprint.get("metric"),
-            embedder=fingerprint.get("embedder"),
-            files=sum(1 for f in files if f.status == "ok"),
-            failed_files=sum(1 for f in files if f.status != "ok"),
-            chunks=self.catalog.chunk_count(),
-            size_bytes=_folder_size(self.directory),
-            path=str(self.directory),
-            fingerprint=fingerprint,
-        )
+        return describe(self.name, self.directory, self.catalog)
 
     def files(self) -> list[FileRecord]:
         """Return every file the knowledge base knows, with its status."""
@@ -607,20 +574,5 @@ class _EmptyCatalog:
         return []
 
 
-def list_knowledge_bases(settings: Settings) -> list[KnowledgeBaseInfo]:
-    """Return info on every knowledge base under the data home."""
-    out = []
-    for name in list_kb_names(settings.home):
-        try:
-            out.append(KnowledgeBase(settings.replace(kb=name)).info())
-        except RagkbError:
-            continue
-    return out
-
-
 def _rounded(timings: dict[str, float]) -> dict[str, float]:
     return {name: round(seconds, 3) for name, seconds in timings.items()}
-
-
-def _folder_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -21,7 +21,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from ragkb.catalog import FileRecord
-    from ragkb.kb import KnowledgeBaseInfo
+    from ragkb.inventory import KnowledgeBaseInfo
     from ragkb.types import Answer, Evidence, Hit, IngestReport
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

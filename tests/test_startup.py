@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("torch", "sentence_transformers", "chromadb", "llama_cpp", "transformers")
+from ragkb.catalog import Catalog, ChunkRecord, FileRecord, kb_dir
+
+HEAVY = ("torch", "sentence_transformers", "chromadb", "llama_cpp", "transformers", "pydantic")
+# Listing commands read the catalog only; none of the pipeline's stages is imported.
+PIPELINE = ("ragkb.kb", "ragkb.sync", "ragkb.retrieval", "ragkb.prompting", "ragkb.generation")
 
 # Runs the CLI in-process, then reports its exit code and the heavy modules it imported.
 _WRAPPER = """
@@ -18,7 +22,7 @@ import json, sys
 from ragkb.cli import main
 heavy = {heavy!r}
 code = main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in {pipeline!r})
 sys.stderr.write("\\n" + json.dumps({{"code": code, "loaded": loaded}}) + "\\n")
 """
 
@@ -37,7 +41,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def run_cli(args: list[str], env: dict[str, str]) -> tuple[int, list[str], str]:
     """Run ragkb ARGS in a fresh interpreter; return (exit code, heavy modules, stdout)."""
     result = subprocess.run(
-        [sys.executable, "-c", _WRAPPER.format(heavy=set(HEAVY)), *args],
+        [sys.executable, "-c", _WRAPPER.format(heavy=set(HEAVY), pipeline=set(PIPELINE)), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -67,9 +71,26 @@ def test_cheap_commands_import_nothing_heavy(
     assert loaded == []
 
 
+def test_stats_and_files_read_only_the_catalog(env: dict[str, str], tmp_path: Path) -> None:
+    directory = kb_dir(Path(env["RAGKB_HOME"]), "notes")
+    catalog = Catalog(directory)
+    catalog.set_meta("fingerprint", {"metric": "cosine", "embedder": "some-model"})
+    record = FileRecord("/docs/a.pdf", "ab" * 32, 10, 1, 1, 0.0, "ok")
+    catalog.record_file(record, [ChunkRecord("c1", "/docs/a.pdf", 0, 1, None, "text", "text")])
+    for args, expected in (
+        (["stats", "--kb", "notes", "--json"], '"chunks": 1'),
+        (["files", "--kb", "notes", "--json"], "/docs/a.pdf"),
+        (["list"], "notes"),
+    ):
+        code, loaded, stdout = run_cli(args, env)
+        assert code == 0
+        assert expected in stdout
+        assert loaded == []
+
+
 def test_wrapper_would_notice_a_heavy_import(env: dict[str, str]) -> None:
     # Guard the guard: the same wrapper does report a heavy module once one is imported.
-    script = "import chromadb.api\n" + _WRAPPER.format(heavy=set(HEAVY))
+    script = "import chromadb.api\n" + _WRAPPER.format(heavy=set(HEAVY), pipeline=set(PIPELINE))
     result = subprocess.run(
         [sys.executable, "-c", script, "--help"],
         capture_output=True,

@@ -1,0 +1,85 @@
+"""What a knowledge base holds, read from its catalog alone: `list`, `stats` and `files`.
+
+Apart from kb.py so that these commands import no stage of the pipeline and start at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ragkb.catalog import Catalog, FileRecord, kb_dir, list_kb_names
+from ragkb.config import Settings
+from ragkb.errors import KnowledgeBaseNotFoundError, RagkbError
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBaseInfo:
+    """What `ragkb list` and `ragkb stats` show about a knowledge base."""
+
+    name: str
+    metric: str | None
+    embedder: str | None
+    files: int
+    failed_files: int
+    chunks: int
+    size_bytes: int
+    path: str
+    fingerprint: dict[str, Any]
+
+
+def require_kb(settings: Settings) -> Path:
+    """Return the folder of the configured knowledge base, or raise if it was never made."""
+    directory = kb_dir(settings.home, settings.store.kb)
+    if not (directory / "catalog.sqlite").is_file():
+        known = list_kb_names(settings.home)
+        hint = f" (known: {', '.join(known)})" if known else ""
+        raise KnowledgeBaseNotFoundError(
+            f"knowledge base '{settings.store.kb}' does not exist{hint}; "
+            "create it with `ragkb ingest PATH`"
+        )
+    return directory
+
+
+def describe(name: str, directory: Path, catalog: Catalog) -> KnowledgeBaseInfo:
+    """Return what the knowledge base in DIRECTORY holds, without loading any model."""
+    files = catalog.files()
+    fingerprint = catalog.get_meta("fingerprint") or {}
+    return KnowledgeBaseInfo(
+        name=name,
+        metric=fingerprint.get("metric"),
+        embedder=fingerprint.get("embedder"),
+        files=sum(1 for f in files if f.status == "ok"),
+        failed_files=sum(1 for f in files if f.status != "ok"),
+        chunks=catalog.chunk_count(),
+        size_bytes=_folder_size(directory),
+        path=str(directory),
+        fingerprint=fingerprint,
+    )
+
+
+def kb_info(settings: Settings) -> KnowledgeBaseInfo:
+    """Return what the configured knowledge base holds."""
+    directory = require_kb(settings)
+    return describe(settings.store.kb, directory, Catalog(directory))
+
+
+def kb_files(settings: Settings) -> list[FileRecord]:
+    """Return every file the configured knowledge base knows, with its status."""
+    return Catalog(require_kb(settings)).files()
+
+
+def list_knowledge_bases(settings: Settings) -> list[KnowledgeBaseInfo]:
+    """Return info on every knowledge base under the data home."""
+    out = []
+    for name in list_kb_names(settings.home):
+        try:
+            out.append(kb_info(settings.replace(kb=name)))
+        except RagkbError:
+            continue
+    return out
+
+
+def _folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
