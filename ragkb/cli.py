@@ -404,10 +404,7 @@ def ask(
         if answer.refused:
             out.print(render.safe(answer.text))
             if not quiet:
-                err.print(
-                    "[dim]no retrieved passage passed the relevance threshold "
-                    f"(min_score {settings.retrieval.min_score}); the model was not called[/dim]"
-                )
+                err.print(f"[dim]{render.safe(render.refusal_reason(answer, settings))}[/dim]")
         else:
             out.file.write("\n")
             render.print_answer_footer(out, answer, err)

@@ -114,6 +114,14 @@ FIELDS: tuple[Field, ...] = (
         "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words found "
         "in the chunk) a chunk needs to count as relevant; 0 = similarity alone decides.",
     ),
+    Field(
+        "retrieval",
+        "refuse_unknown_terms",
+        bool,
+        True,
+        "Refuse when the question names something the documents never mention (a term no "
+        "chunk contains that is not a common word, e.g. a command or product name).",
+    ),
     Field("retrieval", "mmr", bool, False, "Diversify results with maximal marginal relevance."),
     Field(
         "retrieval",
@@ -226,6 +234,7 @@ class RetrievalSettings:
     mode: str
     min_score: float
     min_relevance: float
+    refuse_unknown_terms: bool
     mmr: bool
     rerank: bool
     rerank_model: str

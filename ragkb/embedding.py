@@ -86,6 +86,12 @@ class TokenizedEmbedder:
         """Return the character span of every token of TEXT."""
         return [tuple(o) for o in self._tok().encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
 
+    def is_common_word(self, word: str) -> bool:
+        """Return whether WORD is one known token of the embedder's vocabulary."""
+        tok = self._tok()
+        ids = tok.encode(word, add_special_tokens=False).ids
+        return len(ids) == 1 and ids[0] != tok.token_to_id("[UNK]")
+
     def unknown_token_ratio(self, text: str) -> float:
         """Return the share of TEXT's tokens the embedder maps to its unknown token."""
         tok = self._tok()

@@ -12,7 +12,7 @@ import math
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,46 @@ def weighted_coverage(
     return sum(idf(t) for t in query_tokens if t in present) / total
 
 
+_INFLECTION = re.compile(r"(?:ing|ed|es|s)$")
+# Zipf 3 = once per million words: wordfreq's small English list holds exactly these.
+_EVERYDAY_ZIPF = 3.0
+
+
+def is_everyday_word(word: str) -> bool:
+    """Return whether WORD is an everyday English word (wordfreq, loaded on first use)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en", wordlist="small") >= _EVERYDAY_ZIPF
+
+
+def unknown_terms(
+    query_tokens: Iterable[str],
+    vocabulary: Collection[str],
+    is_common_word: Callable[[str], bool],
+) -> list[str]:
+    """Return the names in a question that the documents never use.
+
+    A name (a command, product, format or acronym: timedatectl, WireGuard, XER) cannot be
+    paraphrased, so documents that never contain it cannot be about it. A term counts when
+    no chunk holds it, it is not a common word (IS_COMMON_WORD, e.g. one token of the
+    embedder's vocabulary, which spells ordinary words whole and splits rare names, nor an
+    everyday English word by wordfreq), and it is not a form of a word the documents do use
+    ("reconfigures" when they say "reconfigure"). Chinese words are left out: jieba's
+    segmentation of a question rarely matches a rare name, and paraphrase is the norm.
+    """
+    unknown = []
+    for token in dict.fromkeys(query_tokens):
+        if token in vocabulary or _IS_CJK.search(token) or is_common_word(token):
+            continue
+        if is_everyday_word(token):
+            continue
+        stem = _INFLECTION.sub("", token)
+        if len(stem) >= 4 and any(word.startswith(stem) for word in vocabulary):
+            continue
+        unknown.append(token)
+    return unknown
+
+
 def _segment(run: str) -> list[str]:
     return _jieba().lcut_for_search(run)
 
@@ -92,6 +132,11 @@ class KeywordIndex:
         self._ensure(catalog)
         n, df = len(self._ids), self._df
         return lambda token: math.log((n + 1) / (df.get(token, 0) + 0.5))
+
+    def vocabulary(self, catalog: Catalog) -> Collection[str]:
+        """Return every keyword token that occurs in at least one chunk."""
+        self._ensure(catalog)
+        return self._df.keys()
 
     def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
         """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""

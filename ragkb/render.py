@@ -21,6 +21,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from ragkb.catalog import FileRecord
+    from ragkb.config import Settings
     from ragkb.inventory import KnowledgeBaseInfo
     from ragkb.types import Answer, Evidence, Hit, IngestReport
 
@@ -144,6 +145,7 @@ def answer_dict(answer: Answer, *, kb: str, with_id: Any = None) -> dict[str, An
             "kb": kb,
             "answer": answer.text,
             "refused": answer.refused,
+            "unknown_terms": list(answer.unknown_terms),
             "sources": [hit_dict(h) for h in answer.sources],
             "evidence": [evidence_dict(e) for e in answer.evidence],
             "invalid_citations": list(answer.invalid_citations),
@@ -155,6 +157,21 @@ def answer_dict(answer: Answer, *, kb: str, with_id: Any = None) -> dict[str, An
     if answer.thinking:
         data["thinking"] = answer.thinking
     return data
+
+
+def refusal_reason(answer: Answer, settings: Settings) -> str:
+    """Say why ask refused, for stderr."""
+    if answer.unknown_terms:
+        terms = ", ".join(answer.unknown_terms)
+        return (
+            f"the documents never mention: {terms}; the model was not called "
+            "(refuse_unknown_terms = false turns this check off)"
+        )
+    return (
+        "no retrieved passage passed the relevance threshold "
+        f"(min_score {settings.retrieval.min_score}, min_relevance "
+        f"{settings.retrieval.min_relevance}); the model was not called"
+    )
 
 
 def print_sources(console: Console, sources: Sequence[Hit]) -> None:

@@ -93,6 +93,7 @@ class Answer:
     seconds: float = 0.0
     # Stage times in seconds: retrieve, first_token, generate, evidence (when they ran).
     timings: dict[str, float] = field(default_factory=dict)
+    unknown_terms: tuple[str, ...] = ()  # why it refused: names no document uses
 
 
 @dataclass(frozen=True, slots=True)

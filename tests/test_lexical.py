@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ragkb.lexical import keyword_tokens
+from ragkb.lexical import keyword_tokens, unknown_terms
 
 
 def test_english_is_lowercased_without_stopwords_or_punctuation() -> None:
@@ -50,3 +50,20 @@ def test_mixed_text_without_spaces_is_split_at_the_script_change() -> None:
 def test_nothing_to_index() -> None:
     assert keyword_tokens("") == []
     assert keyword_tokens("the and of ？！。, ...") == []
+
+
+def _common(word: str) -> bool:
+    return word in {"threads", "install", "package", "pinyin"}
+
+
+def test_unknown_terms_are_names_the_documents_never_use() -> None:
+    vocabulary = {"command", "reconfigure", "locales", "package", "libtasn1", "apt"}
+    question = keyword_tokens("Which command reconfigures locales with timedatectl and XER?")
+    assert unknown_terms(question, vocabulary, _common) == ["timedatectl", "xer"]
+
+
+def test_common_words_inflections_and_chinese_are_never_unknown() -> None:
+    vocabulary = {"reconfigure", "thread"}
+    tokens = ["threads", "reconfigures", "pinyin", "蓝牙耳机", "libtasn1"]
+    assert unknown_terms(tokens, vocabulary, _common) == ["libtasn1"]
+    assert unknown_terms([], vocabulary, _common) == []
