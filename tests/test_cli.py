@@ -100,6 +100,18 @@ def test_refusal_has_its_own_exit_code_and_no_evidence(capsys, sample: Path) -> 
     data = json.loads(out)
     assert data["refused"] is True and data["evidence"] == [] and data["sources"] == []
     assert list(data["timings"]) == ["retrieve"]  # the model was never called
+    assert data["unknown_terms"] == []  # refused on relevance, not on an unknown name
+
+
+def test_refusal_names_the_terms_no_document_mentions(capsys, sample: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0
+    question = "How do I pair the Quokka barometer over Zigbee?"
+    code, out, err = run_cli(capsys, "ask", question, "--json")
+    assert code == errors.EXIT_REFUSED
+    assert json.loads(out)["unknown_terms"] == ["zigbee"]
+    code, out, err = run_cli(capsys, "ask", question)
+    assert code == errors.EXIT_REFUSED
+    assert "never mention: zigbee" in err
 
 
 def test_batch_search_answers_in_order(capsys, sample: Path, tmp_path: Path) -> None:

@@ -150,6 +150,21 @@ def test_unrelated_question_is_refused_without_the_model(cosine_home: Path) -> N
     assert "generator" not in kb.__dict__  # the language model was never loaded
 
 
+def test_question_naming_something_the_documents_never_mention_is_refused(
+    cosine_home: Path,
+) -> None:
+    question = "How does sampling work in OpenTelemetry?"  # on topic; the name is absent
+    kb = _kb(cosine_home)
+    answer = kb.ask(question)
+    assert answer.refused and answer.unknown_terms == ("opentelemetry",)
+    assert "generator" not in kb.__dict__
+    # The similarity rule alone would have answered it, and so does the switch turned off.
+    assert _kb(cosine_home, refuse_unknown_terms=False).retrieve(question).relevant
+    # Everyday words and words the documents use are never treated as unknown names.
+    retrieval = kb.retrieve("How does sampling work in the tracing handbook?")
+    assert retrieval.unknown_terms == () and retrieval.relevant
+
+
 def test_eval_on_the_shipped_gold_file(cosine_home: Path) -> None:
     from ragkb.evaluation import evaluate
 
