@@ -340,7 +340,7 @@ class KnowledgeBase:
             mmr=r.mmr,
             rerank=self.reranker.scores if self.reranker is not None else None,
             rerank_candidates=r.rerank_candidates,
-            is_common_word=self.embedder.is_common_word if r.refuse_unknown_terms else None,
+            is_common_word=self.query_embedder.is_common_word if r.refuse_unknown_terms else None,
             catalog=self.catalog,
             store=self.store if vector else None,
             keyword_index=self.keyword_index,  # searched in keyword/hybrid; IDF in every mode
