@@ -26,6 +26,12 @@ SETS = {
         ROOT / "bench" / "data" / "external" / "docs",
         ROOT / "bench" / "data" / "external" / "gold.jsonl",
     ),
+    # Written after the thresholds and rules were set, by someone who never ran retrieval on
+    # them: the out-of-sample check of the figures above.
+    "external, held out": (
+        ROOT / "bench" / "data" / "external" / "docs",
+        ROOT / "bench" / "data" / "external" / "heldout.jsonl",
+    ),
 }
 MODES = ("vector", "keyword", "hybrid")
 
@@ -40,18 +46,23 @@ def main() -> None:
     args = parser.parse_args()
     reports: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        ingested: dict[Path, tuple[dict[str, str], dict[str, Any]]] = {}
         for name, (docs, gold) in SETS.items():
-            environ = {"RAGKB_HOME": str(Path(tmp) / name)}
-            started = time.perf_counter()
-            ingest = KnowledgeBase(load_settings({}, environ=environ)).ingest([str(docs)])
-            reports[name] = {
-                "ingest": {
-                    "files": len(ingest.added),
-                    "failed": len(ingest.failed),
-                    "chunks": ingest.chunks_added,
-                    "seconds": round(time.perf_counter() - started, 1),
-                }
-            }
+            if docs not in ingested:  # one knowledge base per folder, shared by its gold sets
+                environ = {"RAGKB_HOME": str(Path(tmp) / f"kb{len(ingested)}")}
+                started = time.perf_counter()
+                ingest = KnowledgeBase(load_settings({}, environ=environ)).ingest([str(docs)])
+                ingested[docs] = (
+                    environ,
+                    {
+                        "files": len(ingest.added),
+                        "failed": len(ingest.failed),
+                        "chunks": ingest.chunks_added,
+                        "seconds": round(time.perf_counter() - started, 1),
+                    },
+                )
+            environ, summary = ingested[docs]
+            reports[name] = {"ingest": summary}
             for mode in MODES:
                 kb = KnowledgeBase(load_settings({"mode": mode}, environ=environ))
                 reports[name][mode] = evaluate(kb, gold)

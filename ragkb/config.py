@@ -110,7 +110,7 @@ FIELDS: tuple[Field, ...] = (
         "retrieval",
         "min_relevance",
         float,
-        0.66,
+        0.62,
         "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words found "
         "in the chunk) a chunk needs to count as relevant; 0 = similarity alone decides.",
     ),
