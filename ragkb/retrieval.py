@@ -64,8 +64,8 @@ def retrieve(
     With IS_COMMON_WORD given, a question naming a term that no chunk contains and that is
     not a common word gets no relevant hit (see lexical.unknown_terms).
     """
-    # Deep lists let a chunk ranked high by one method and low by the other still surface
-    # in the fusion (40 and 80 gave the same hit@5 on both gold sets; 20 lost 1 in 34).
+    # Deep lists let a chunk ranked high by one method and low by the other still surface in
+    # the fusion (bench/README.md: 40 deep found one more English question than 20; 80 = 40).
     n = max(k * _CANDIDATE_FACTOR, 40)
     vector_scores: dict[str, float] = {}
     distances: dict[str, float] = {}
@@ -143,7 +143,8 @@ def retrieve(
         ]
     unknown: list[str] = []
     if is_common_word is not None and keyword_index is not None:
-        unknown = unknown_terms(wanted, keyword_index.vocabulary(catalog), is_common_word)
+        ordered = keyword_tokens(query)  # question order, so the report is stable
+        unknown = unknown_terms(ordered, keyword_index.vocabulary(catalog), is_common_word)
         if unknown:
             relevant = []
     return Retrieval(

@@ -60,8 +60,12 @@ def test_external_gold_file_matches_the_text_ragkb_extracts() -> None:
 
     root = Path(__file__).resolve().parent.parent
     script = root / "bench" / "data" / "external" / "check_gold.py"
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.rstrip().endswith("OK")
+    for gold in ("gold.jsonl", "heldout.jsonl"):
+        done = subprocess.run(
+            [sys.executable, str(script), "--gold", str(script.parent / gold)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.rstrip().endswith("OK")
