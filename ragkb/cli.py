@@ -214,19 +214,19 @@ def search(
     mode_used = settings.retrieval.mode
     if batch is not None:
         for item_id, text in _batch_items(batch):
-            hits = knowledge.search(text, k=k)
-            data = render.search_dict(text, knowledge.name, knowledge.metric, mode_used, hits)
+            found = knowledge.retrieve(text, k=k)
+            data = render.search_dict(text, knowledge.name, knowledge.metric, mode_used, found)
             render.write_jsonl({"id": item_id, **data})
         return
     if not query:
         raise typer.BadParameter("give a QUERY or --batch FILE")
-    hits = knowledge.search(query, k=k)
+    found = knowledge.retrieve(query, k=k)
     if json_out:
         render.write_json(
-            render.search_dict(query, knowledge.name, knowledge.metric, mode_used, hits)
+            render.search_dict(query, knowledge.name, knowledge.metric, mode_used, found)
         )
     else:
-        render.print_hits(render.stdout_console(), query, knowledge.metric, mode_used, hits)
+        render.print_hits(render.stdout_console(), query, knowledge.metric, mode_used, found)
 
 
 def _batch_items(source: str) -> Iterator[tuple[Any, str]]:

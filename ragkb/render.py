@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ragkb.catalog import FileRecord
     from ragkb.config import Settings
     from ragkb.inventory import KnowledgeBaseInfo
+    from ragkb.retrieval import Retrieval
     from ragkb.types import Answer, Evidence, Hit, IngestReport
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -80,27 +81,37 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
     }
 
 
-def search_dict(query: str, kb: str, metric: str, mode: str, hits: Sequence[Hit]) -> dict[str, Any]:
+def search_dict(
+    query: str, kb: str, metric: str, mode: str, retrieval: Retrieval
+) -> dict[str, Any]:
     """Return the `search --json` object."""
+    relevant = {h.chunk_id for h in retrieval.relevant}
     return {
         "query": query,
         "kb": kb,
         "metric": metric,
         "mode": mode,
-        "results": [hit_dict(h) for h in hits],
+        "unknown_terms": list(retrieval.unknown_terms),
+        "results": [{**hit_dict(h), "relevant": h.chunk_id in relevant} for h in retrieval.hits],
     }
 
 
-def print_hits(console: Console, query: str, metric: str, mode: str, hits: Sequence[Hit]) -> None:
-    """Print ranked hits for a person."""
+def print_hits(console: Console, query: str, metric: str, mode: str, retrieval: Retrieval) -> None:
+    """Print ranked hits for a person, marking those too weak for `ask` to answer from."""
+    hits = retrieval.hits
     if not hits:
         console.print(f"No results for [bold]{safe(query)}[/bold].")
         return
+    relevant = {h.chunk_id for h in retrieval.relevant}
     console.print(f"[dim]{len(hits)} results · metric {metric} · mode {mode}[/dim]")
+    if retrieval.unknown_terms:
+        terms = ", ".join(retrieval.unknown_terms)
+        console.print(f"[yellow]the documents never mention: {safe(terms)}[/yellow]")
     for hit in hits:
+        weak = "" if hit.chunk_id in relevant else "  [dim](below the relevance bar)[/dim]"
         console.print(
             f"\n[bold cyan]{hit.rank}.[/bold cyan] [bold]{safe(_label(hit))}[/bold]"
-            f"  [green]score {hit.score:.3f}[/green]"
+            f"  [green]score {hit.score:.3f}[/green]{weak}"
         )
         console.print(safe(_preview(hit.text)))
 

@@ -60,6 +60,7 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
     assert first["rank"] == 1 and Path(first["source"]).name == "manual.pdf"
     assert first["page"] == 2
     assert first["score"] == pytest.approx(1 - first["distance"], abs=1e-4)
+    assert first["relevant"] is True and data["unknown_terms"] == []
 
     code, out, _ = run_cli(
         capsys,
@@ -112,6 +113,13 @@ def test_refusal_names_the_terms_no_document_mentions(capsys, sample: Path) -> N
     code, out, err = run_cli(capsys, "ask", question)
     assert code == errors.EXIT_REFUSED
     assert "never mention: zigbee" in err
+    # search still lists what it found, and says none of it is enough to answer from.
+    code, out, _ = run_cli(capsys, "search", question, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["unknown_terms"] == ["zigbee"] and data["results"]
+    assert not any(r["relevant"] for r in data["results"])
+    code, out, _ = run_cli(capsys, "search", question)
+    assert "never mention: zigbee" in out and "below the relevance bar" in out
 
 
 def test_batch_search_answers_in_order(capsys, sample: Path, tmp_path: Path) -> None:
