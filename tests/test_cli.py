@@ -248,3 +248,12 @@ def test_doctor_reports_model_embedder_and_query_encoder(capsys, sample: Path) -
     encoder = report["embedder"]["onnx_encoder"]
     assert encoder["status"] == "verified" and encoder["min_cosine"] >= 0.999
     assert report["data"]["knowledge_bases"] == ["default"]
+
+
+def test_ask_and_chat_declare_every_generation_option() -> None:
+    import inspect
+
+    from ragkb.cli import GENERATION_OPTIONS, ask, chat
+
+    for command in (ask, chat):
+        assert set(GENERATION_OPTIONS) <= set(inspect.signature(command).parameters)
