@@ -105,13 +105,21 @@ def retrieve(
         ids = [present[i] for i in order]
     if mmr and query_vector is not None and store is not None and len(ids) > k:
         ids = _mmr(ids[:n], query_vector, store, vector_scores, k)
-    ids = ids[:k]
+    # Copies of a file (report.pdf and "report (1).pdf") hold identical chunks: the first copy
+    # stands for all, so the K hits are K different passages.
+    ids = ids[: k * _CANDIDATE_FACTOR]
     records = catalog.chunks_by_id(ids)
     hits: list[Hit] = []
+    seen_texts: set[str] = set()
     for cid in ids:
         record = records.get(cid)
         if record is None:  # vector stored but file not yet recorded (ingest in progress)
             continue
+        if record.text in seen_texts:
+            continue
+        if len(hits) == k:
+            break
+        seen_texts.add(record.text)
         score = keyword_scores.get(cid, 0.0) if mode == "keyword" else vector_scores.get(cid, 0.0)
         hits.append(
             Hit(

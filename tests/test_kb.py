@@ -63,6 +63,21 @@ def test_search_finds_the_page_that_holds_the_answer(cosine_home: Path) -> None:
     assert all(hits[i].score >= -1 for i in range(len(hits)))
 
 
+def test_copies_of_a_file_give_distinct_hits(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("handbook.pdf", "handbook (1).pdf"):
+        shutil.copy(SAMPLE_DOCS / "tracing-handbook.pdf", docs / name)
+    kb = _kb(tmp_path / "home")
+    assert len(kb.ingest([str(docs)]).added) == 2
+    chunks_per_copy = kb.info().chunks // 2
+    for mode in ("hybrid", "vector", "keyword"):
+        hits = kb.search("what is a trace tree", k=5, mode=mode)
+        texts = [h.text for h in hits]
+        assert len(texts) == min(5, chunks_per_copy) and len(set(texts)) == len(texts), mode
+        assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
 def test_l2_store_ranks_like_cosine_and_reports_l2(cosine_home: Path, l2_home: Path) -> None:
     for query in ("what is a trace tree", "how long are traces kept", "HNSW ef_search value"):
         cos = _kb(cosine_home).search(query, k=5, mode="vector")
