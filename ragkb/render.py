@@ -31,12 +31,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def stdout_console() -> Console:
     """Return a console on stdout for results."""
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, color_system=_color_system())
 
 
 def stderr_console() -> Console:
     """Return a console on stderr for progress, warnings and errors."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, color_system=_color_system())
+
+
+def _color_system() -> str | None:
+    # rich drops colours under NO_COLOR but keeps bold, dim and italic; no colour system at
+    # all writes no escape code, which is what NO_COLOR users (and the README) expect.
+    return None if os.environ.get("NO_COLOR") else "auto"
 
 
 def safe(text: str) -> str:
