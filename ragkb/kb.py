@@ -34,7 +34,7 @@ from ragkb.prompting import (
     rewrite_messages,
 )
 from ragkb.retrieval import Retrieval, retrieve
-from ragkb.sync import Progress, Syncer, SyncPlan, acquire_lock, plan_sync
+from ragkb.sync import Progress, Syncer, SyncPlan, acquire_lock, discover, plan_sync
 from ragkb.types import Answer, Hit, IngestReport, Usage
 
 if TYPE_CHECKING:
@@ -268,6 +268,10 @@ class KnowledgeBase:
                 failed=tuple(plan.failed),
                 dry_run=True,
             )
+        if not self.exists():
+            files, _, failures = discover(paths)
+            if not files:  # a mistyped path or --kb must not leave an empty knowledge base
+                return IngestReport(kb=self.name, failed=tuple(failures))
         lock = acquire_lock(self.directory)
         try:
             plan, rechunk = self._plan(paths, prune=prune)

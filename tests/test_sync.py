@@ -83,6 +83,13 @@ def test_dry_run_writes_nothing(folder: Path) -> None:
     assert not _kb().exists()
 
 
+def test_a_missing_path_creates_no_knowledge_base(tmp_path: Path) -> None:
+    report = _kb(kb="typo").ingest([str(tmp_path / "nope")])
+    assert [(Path(f.path).name, f.reason) for f in report.failed] == [("nope", "not found")]
+    assert not _kb(kb="typo").exists()
+    assert not (tmp_path / "nope").exists()
+
+
 def test_bad_files_are_reported_and_the_rest_ingested(
     capsys,
     folder: Path,
