@@ -241,9 +241,9 @@ def _batch_items(source: str) -> Iterator[tuple[Any, str]]:
                 try:
                     obj = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise errors.ConfigError(f"{source}:{number}: invalid JSON ({exc})") from exc
+                    raise errors.UsageError(f"{source}:{number}: invalid JSON ({exc})") from exc
                 if "question" not in obj:
-                    raise errors.ConfigError(f'{source}:{number}: missing "question"')
+                    raise errors.UsageError(f'{source}:{number}: missing "question"')
                 yield obj.get("id", number), str(obj["question"])
             else:
                 yield number, text
@@ -509,7 +509,7 @@ def reset(
     info = knowledge.info()
     if not yes:
         if not sys.stdin.isatty():
-            raise errors.ConfigError("reset needs --yes when not run from a terminal")
+            raise errors.UsageError("reset needs --yes when not run from a terminal")
         typer.confirm(
             f"Delete knowledge base '{info.name}' ({info.files} files, {info.chunks} chunks)?",
             abort=True,
@@ -570,7 +570,7 @@ def config_init(
 
     target = path or default_config_path()
     if target.exists() and not force:
-        raise errors.ConfigError(f"{target} exists; use --force to overwrite")
+        raise errors.UsageError(f"{target} exists; use --force to overwrite")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_config_toml(), encoding="utf-8")
     typer.echo(str(target))

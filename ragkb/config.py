@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ragkb.errors import ConfigError
+from ragkb.errors import ConfigError, UsageError
 
 APP_NAME = "ragkb"
 
@@ -348,11 +348,11 @@ def _coerce(field: Field, raw: Any, origin: str) -> Any:
                 raise ValueError(raw)
             value = raw
     except (TypeError, ValueError):
-        raise ConfigError(
+        raise _error_for(origin)(
             f"{field.name} = {raw!r} ({origin}): expected {field.type.__name__}"
         ) from None
     if field.choices and value not in field.choices:
-        raise ConfigError(
+        raise _error_for(origin)(
             f"{field.name} = {value!r} ({origin}): expected one of {', '.join(field.choices)}"
         )
     return value
@@ -473,33 +473,46 @@ def _build(
         if cls is GenerationSettings:
             kwargs["api_key"] = api_key
         parts[section] = cls(**kwargs)
-    _validate(flat)
+    _validate(flat, sources)
     home, cache = folders
     return Settings(home=home, cache=cache, sources=sources, config_path=config_path, **parts)
 
 
-def _validate(flat: dict[str, Any]) -> None:
+def _error_for(origin: str) -> type[ConfigError]:
+    """A bad value from a flag is a usage error (exit 2); from a file or env, a config error."""
+    return UsageError if origin == "flag" else ConfigError
+
+
+def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
     """Reject values that are well-typed but impossible."""
+
+    def reject(names: tuple[str, ...], message: str) -> None:
+        flagged = any(sources.get(n) == "flag" for n in names)
+        raise _error_for("flag" if flagged else "setting")(message)
+
     positive = ("k", "chunk_tokens", "n_ctx", "max_tokens", "batch_size")
     for name in positive:
         if flat[name] <= 0:
-            raise ConfigError(f"{name} must be positive (got {flat[name]})")
+            reject((name,), f"{name} must be positive (got {flat[name]})")
     if flat["overlap_tokens"] < 0 or flat["overlap_tokens"] >= flat["chunk_tokens"]:
-        raise ConfigError(
-            f"overlap_tokens must be in [0, chunk_tokens) (got {flat['overlap_tokens']})"
+        reject(
+            ("overlap_tokens", "chunk_tokens"),
+            f"overlap_tokens must be in [0, chunk_tokens) (got {flat['overlap_tokens']})",
         )
     if flat["max_tokens"] >= flat["n_ctx"]:
-        raise ConfigError(
-            f"max_tokens ({flat['max_tokens']}) must be smaller than n_ctx ({flat['n_ctx']})"
+        reject(
+            ("max_tokens", "n_ctx"),
+            f"max_tokens ({flat['max_tokens']}) must be smaller than n_ctx ({flat['n_ctx']})",
         )
     if not 0.0 <= flat["top_p"] <= 1.0:
-        raise ConfigError(f"top_p must be in [0, 1] (got {flat['top_p']})")
+        reject(("top_p",), f"top_p must be in [0, 1] (got {flat['top_p']})")
     if flat["temperature"] < 0:
-        raise ConfigError(f"temperature must be >= 0 (got {flat['temperature']})")
+        reject(("temperature",), f"temperature must be >= 0 (got {flat['temperature']})")
     if not flat["kb"] or not all(c.isalnum() or c in "-_." for c in flat["kb"]):
-        raise ConfigError(f"kb name {flat['kb']!r}: use letters, digits, '-', '_' or '.'")
-    if flat["max_file_mb"] <= 0 or flat["file_timeout_s"] <= 0 or flat["batch_chunks"] <= 0:
-        raise ConfigError("max_file_mb, file_timeout_s and batch_chunks must be positive")
+        reject(("kb",), f"kb name {flat['kb']!r}: use letters, digits, '-', '_' or '.'")
+    limits = ("max_file_mb", "file_timeout_s", "batch_chunks")
+    if any(flat[name] <= 0 for name in limits):
+        reject(limits, "max_file_mb, file_timeout_s and batch_chunks must be positive")
 
 
 def render_config_toml() -> str:

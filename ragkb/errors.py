@@ -28,6 +28,12 @@ class ConfigError(RagkbError):
     exit_code = EXIT_CONFIG
 
 
+class UsageError(ConfigError):
+    """A flag or argument has an impossible value (the same checks as settings, exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
 class KnowledgeBaseNotFoundError(RagkbError):
     """The named knowledge base does not exist (nothing ingested yet)."""
 

@@ -164,6 +164,13 @@ def test_usage_and_config_errors_have_distinct_codes(capsys, tmp_path: Path) -> 
     assert code == errors.EXIT_CONFIG and "kk" in err
     code, _, err = run_cli(capsys, "search", "x")
     assert code == errors.EXIT_NOT_FOUND
+    # An impossible value is a usage error when a flag gave it, a config error from a file.
+    for argv in (["search", "x", "-k", "0"], ["search", "x", "--mode", "fuzzy"]):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == errors.EXIT_USAGE, (argv, err)
+    bad.write_text("[retrieval]\nk = 0\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "search", "x", "--config", str(bad))
+    assert code == errors.EXIT_CONFIG and "k must be positive" in err
 
 
 def test_config_show_reports_sources(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
