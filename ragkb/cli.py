@@ -199,17 +199,21 @@ def search(
     kb: KbOpt = None,
     k: KOpt = None,
     mode: ModeOpt = None,
+    min_score: MinScoreOpt = None,
+    min_relevance: MinRelevanceOpt = None,
     batch: BatchOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Show the chunks closest to QUERY: file, page, score and text."""
+    """Show the chunks closest to QUERY: file, page, score, text, and which would answer."""
     from ragkb import render
 
     _configure_logging(verbose=verbose, quiet=quiet)
-    settings = _settings(config, kb=kb, k=k, mode=mode)
+    settings = _settings(
+        config, kb=kb, k=k, mode=mode, min_score=min_score, min_relevance=min_relevance
+    )
     knowledge = _open(settings)
     mode_used = settings.retrieval.mode
     if batch is not None:
@@ -277,6 +281,15 @@ def _generation_flags(arguments: dict[str, Any]) -> dict[str, Any]:
     return {name: arguments[name] for name in GENERATION_OPTIONS}
 
 
+MinScoreOpt = Annotated[
+    float | None, typer.Option("--min-score", help="Similarity a relevant chunk needs.")
+]
+MinRelevanceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-relevance", help="Similarity + 0.75 x keyword coverage a relevant chunk needs."
+    ),
+]
 TempOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")]
 TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling mass.")]
 TopKSOpt = Annotated[
@@ -313,9 +326,8 @@ def ask(
     kb: KbOpt = None,
     k: KOpt = None,
     mode: ModeOpt = None,
-    min_score: Annotated[
-        float | None, typer.Option("--min-score", help="Relevance threshold (similarity).")
-    ] = None,
+    min_score: MinScoreOpt = None,
+    min_relevance: MinRelevanceOpt = None,
     temperature: TempOpt = None,
     top_p: TopPOpt = None,
     top_k_sampling: TopKSOpt = None,
@@ -347,7 +359,14 @@ def ask(
     flags = _generation_flags(locals())
     _configure_logging(verbose=verbose, quiet=quiet)
     settings = _settings(
-        config, kb=kb, k=k, mode=mode, min_score=min_score, evidence=evidence, **flags
+        config,
+        kb=kb,
+        k=k,
+        mode=mode,
+        min_score=min_score,
+        min_relevance=min_relevance,
+        evidence=evidence,
+        **flags,
     )
     knowledge = _open(settings)
     if batch is not None:

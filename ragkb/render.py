@@ -109,7 +109,8 @@ def print_hits(console: Console, query: str, metric: str, mode: str, retrieval: 
         console.print(f"No results for [bold]{safe(query)}[/bold].")
         return
     relevant = {h.chunk_id for h in retrieval.relevant}
-    console.print(f"[dim]{len(hits)} results · metric {metric} · mode {mode}[/dim]")
+    counted = f"{len(hits)} result" + ("" if len(hits) == 1 else "s")
+    console.print(f"[dim]{counted} · metric {metric} · mode {mode}[/dim]")
     if retrieval.unknown_terms:
         terms = ", ".join(retrieval.unknown_terms)
         console.print(f"[yellow]the documents never mention: {safe(terms)}[/yellow]")
@@ -224,6 +225,11 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
         err.print(
             f"[dim]{answer.usage.dropped_chunks} retrieved chunks left out to fit "
             f"n_ctx {answer.usage.n_ctx}[/dim]"
+        )
+    if answer.usage and answer.usage.completion_tokens >= answer.usage.max_tokens:
+        err.print(
+            f"[dim]the answer stopped at max_tokens ({answer.usage.max_tokens}); "
+            "--max-tokens allows longer answers[/dim]"
         )
 
 
@@ -342,10 +348,12 @@ def print_kb_stats(console: Console, info: KnowledgeBaseInfo) -> None:
     )
     table.add_column("key")
     table.add_column("value")
-    for key, value in kb_info_dict(info).items():
+    shown = kb_info_dict(info)
+    for key, value in shown.items():
         if key == "fingerprint":
             for fk, fv in value.items():
-                table.add_row(fk, safe(str(fv)))
+                if fk not in shown:  # metric and embedder are already rows of their own
+                    table.add_row(fk, safe(str(fv)))
         elif key == "size_bytes":
             table.add_row("size", _size(value))
         else:
@@ -372,8 +380,10 @@ def print_files(console: Console, records: Sequence[FileRecord]) -> None:
     import datetime
 
     table = Table()
-    for col in ("file", "status", "chunks", "pages", "hash", "ingested"):
-        table.add_column(col)
+    table.add_column("file", overflow="fold")  # a path cut short would name no file
+    table.add_column("status", overflow="fold")
+    for col in ("chunks", "pages", "hash", "ingested"):
+        table.add_column(col, no_wrap=True)
     for r in records:
         when = datetime.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
         status = r.status if r.status == "ok" else f"{r.status}: {r.reason}"
