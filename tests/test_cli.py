@@ -276,3 +276,14 @@ def test_no_color_turns_off_every_style(
     # escape code at all.
     monkeypatch.setenv("NO_COLOR", no_color)
     assert render._color_system() == system
+
+
+def test_search_thresholds_and_the_max_tokens_note(capsys, sample: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0
+    query = "how often must the barometer be calibrated"
+    code, out, _ = run_cli(capsys, "search", query, "--json")
+    assert json.loads(out)["results"][0]["relevant"] is True
+    code, out, _ = run_cli(capsys, "search", query, "--json", "--min-relevance", "5")
+    assert code == 0 and not any(r["relevant"] for r in json.loads(out)["results"])
+    code, out, err = run_cli(capsys, "ask", query + "?", "--max-tokens", "4", "--no-evidence")
+    assert code == 0 and "stopped at max_tokens (4)" in err
