@@ -481,5 +481,13 @@ class _HeadingTrail:
 
     @property
     def text(self) -> str | None:
-        """Return the trail joined with ' > ', or None before the first heading."""
-        return " > ".join(title for _, title in self._open) or None
+        """Return the trail joined with ' > ', or None before the first heading.
+
+        A heading that repeats the one above it (pandoc writes a DOCX title both as Title
+        and as Heading 1) is shown once.
+        """
+        titles: list[str] = []
+        for _, title in self._open:
+            if not titles or titles[-1] != title:
+                titles.append(title)
+        return " > ".join(titles) or None

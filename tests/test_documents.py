@@ -357,6 +357,21 @@ def test_zero_byte_file_is_empty(make_empty_file: MakeFile, name: str) -> None:
     assert load_error(make_empty_file(name)).reason == EMPTY
 
 
+def test_a_heading_that_repeats_the_title_is_shown_once(make_docx: MakeFile) -> None:
+    # pandoc writes a document's title both as Title and as Heading 1.
+    path = make_docx(
+        "chapter.docx",
+        [
+            ("title", "Chapter 5. Network setup"),
+            ("h1", "Chapter 5. Network setup"),
+            ("h2", "5.1. The hostname"),
+            ("p", "The hostname is in /etc/hostname."),
+        ],
+    )
+    (section,) = load_document(path).sections
+    assert section.heading == "Chapter 5. Network setup > 5.1. The hostname"
+
+
 def test_markdown_headings_split_sections(make_text_file: MakeFile) -> None:
     text = (
         "Intro line.\n\n"
