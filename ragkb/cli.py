@@ -27,6 +27,28 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 config_app = typer.Typer(help="Show or create the configuration.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from ragkb import __version__
+
+        sys.stdout.write(f"ragkb {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _top_level(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Top-level options (the app's help text is set on the Typer object)."""
+
+
 app.add_typer(config_app, name="config")
 
 # Options shared by several commands. None means "not given": lower layers decide.

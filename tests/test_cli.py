@@ -287,3 +287,10 @@ def test_search_thresholds_and_the_max_tokens_note(capsys, sample: Path) -> None
     assert code == 0 and not any(r["relevant"] for r in json.loads(out)["results"])
     code, out, err = run_cli(capsys, "ask", query + "?", "--max-tokens", "4", "--no-evidence")
     assert code == 0 and "stopped at max_tokens (4)" in err
+
+
+def test_version(capsys) -> None:
+    from ragkb import __version__
+
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.strip() == f"ragkb {__version__}"
