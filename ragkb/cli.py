@@ -53,6 +53,15 @@ app.add_typer(config_app, name="config")
 
 # Options shared by several commands. None means "not given": lower layers decide.
 KbOpt = Annotated[str | None, typer.Option("--kb", help="Knowledge base name.")]
+MinScoreOpt = Annotated[
+    float | None, typer.Option("--min-score", help="Similarity a relevant chunk needs.")
+]
+MinRelevanceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-relevance", help="Similarity + 0.75 x keyword coverage a relevant chunk needs."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Config file (else RAGKB_CONFIG or user dir).")
@@ -303,15 +312,6 @@ def _generation_flags(arguments: dict[str, Any]) -> dict[str, Any]:
     return {name: arguments[name] for name in GENERATION_OPTIONS}
 
 
-MinScoreOpt = Annotated[
-    float | None, typer.Option("--min-score", help="Similarity a relevant chunk needs.")
-]
-MinRelevanceOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--min-relevance", help="Similarity + 0.75 x keyword coverage a relevant chunk needs."
-    ),
-]
 TempOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")]
 TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling mass.")]
 TopKSOpt = Annotated[
