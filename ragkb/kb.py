@@ -327,8 +327,18 @@ class KnowledgeBase:
         return embedder
 
     # -- search and ask -------------------------------------------------------------------
-    def retrieve(self, query: str, *, k: int | None = None, mode: str | None = None) -> Retrieval:
-        """Return ranked hits for QUERY and which of them pass the relevance threshold."""
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        user_words: str | None = None,
+    ) -> Retrieval:
+        """Return ranked hits for QUERY and which of them pass the relevance threshold.
+
+        USER_WORDS, when QUERY is a rewrite, are the words checked for unknown names.
+        """
         self._require()
         self._check_fingerprint()
         r = self.settings.retrieval
@@ -345,6 +355,7 @@ class KnowledgeBase:
             rerank=self.reranker.scores if self.reranker is not None else None,
             rerank_candidates=r.rerank_candidates,
             is_common_word=self.query_embedder.is_common_word if r.refuse_unknown_terms else None,
+            user_words=user_words,
             catalog=self.catalog,
             store=self.store if vector else None,
             keyword_index=self.keyword_index,  # searched in keyword/hybrid; IDF in every mode
@@ -386,7 +397,7 @@ class KnowledgeBase:
         query = question
         if session is not None:
             query = session.standalone_query(question, self._rewrite)
-        retrieval = self.retrieve(query, k=k, mode=mode)
+        retrieval = self.retrieve(query, k=k, mode=mode, user_words=question)
         timings = {"retrieve": time.monotonic() - started}
         if not retrieval.relevant:
             yield SourcesEvent((), True, query)

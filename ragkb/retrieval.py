@@ -51,6 +51,7 @@ def retrieve(
     rerank: Rerank | None = None,
     rerank_candidates: int = 20,
     is_common_word: Callable[[str], bool] | None = None,
+    user_words: str | None = None,
     catalog: Catalog,
     store: ChromaStore | None,
     keyword_index: KeywordIndex | None,
@@ -62,7 +63,8 @@ def retrieve(
     (keyword-only hits are scored against their stored vector), so one threshold means the
     same thing whatever found the chunk. In keyword mode the score is the BM25 score.
     With IS_COMMON_WORD given, a question naming a term that no chunk contains and that is
-    not a common word gets no relevant hit (see lexical.unknown_terms).
+    not a common word gets no relevant hit (see lexical.unknown_terms). Only USER_WORDS are
+    checked when given: a model's rewrite of a follow-up may add words the user never said.
     """
     # Deep lists let a chunk ranked high by one method and low by the other still surface in
     # the fusion (bench/README.md: 40 deep found one more English question than 20; 80 = 40).
@@ -151,7 +153,7 @@ def retrieve(
         ]
     unknown: list[str] = []
     if is_common_word is not None and keyword_index is not None:
-        ordered = keyword_tokens(query)  # question order, so the report is stable
+        ordered = keyword_tokens(user_words or query)  # question order: a stable report
         unknown = unknown_terms(ordered, keyword_index.vocabulary(catalog), is_common_word)
         if unknown:
             relevant = []

@@ -175,6 +175,9 @@ def test_question_naming_something_the_documents_never_mention_is_refused(
     assert "generator" not in kb.__dict__
     # The similarity rule alone would have answered it, and so does the switch turned off.
     assert _kb(cosine_home, refuse_unknown_terms=False).retrieve(question).relevant
+    # Only the user's own words are checked: a follow-up's rewrite may add a name.
+    rewritten = kb.retrieve("How is sampling configured in OpenTelemetry?", user_words="And how?")
+    assert rewritten.unknown_terms == ()
     # Everyday words and words the documents use are never treated as unknown names.
     retrieval = kb.retrieve("How does sampling work in the tracing handbook?")
     assert retrieval.unknown_terms == () and retrieval.relevant
