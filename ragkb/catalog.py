@@ -211,9 +211,14 @@ def kb_dir(home: Path, kb: str) -> Path:
     return home / "kbs" / kb
 
 
+def has_catalog(directory: Path) -> bool:
+    """Return whether DIRECTORY holds a knowledge base (anything was ever ingested into it)."""
+    return (directory / CATALOG_FILE).is_file()
+
+
 def list_kb_names(home: Path) -> list[str]:
     """Return the names of the knowledge bases under HOME."""
     root = home / "kbs"
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / CATALOG_FILE).is_file())
+    return sorted(p.name for p in root.iterdir() if has_catalog(p))

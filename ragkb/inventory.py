@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragkb.catalog import Catalog, FileRecord, kb_dir, list_kb_names
+from ragkb.catalog import Catalog, FileRecord, has_catalog, kb_dir, list_kb_names
 from ragkb.config import Settings
 from ragkb.errors import KnowledgeBaseNotFoundError, RagkbError
 
@@ -32,7 +32,7 @@ class KnowledgeBaseInfo:
 def require_kb(settings: Settings) -> Path:
     """Return the folder of the configured knowledge base, or raise if it was never made."""
     directory = kb_dir(settings.home, settings.store.kb)
-    if not (directory / "catalog.sqlite").is_file():
+    if not has_catalog(directory):
         known = list_kb_names(settings.home)
         hint = f" (known: {', '.join(known)})" if known else ""
         raise KnowledgeBaseNotFoundError(

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.catalog import Catalog, FileRecord, kb_dir
+from ragkb.catalog import Catalog, FileRecord, has_catalog, kb_dir
 from ragkb.chat import MAX_REWRITE_TOKENS, ChatSession
 from ragkb.chunking import CHUNKER_VERSION
 from ragkb.config import Settings
@@ -90,7 +90,7 @@ class KnowledgeBase:
     # -- components, loaded lazily --------------------------------------------------------
     def exists(self) -> bool:
         """Return whether anything was ever ingested into this knowledge base."""
-        return (self.directory / "catalog.sqlite").is_file()
+        return has_catalog(self.directory)
 
     @cached_property
     def catalog(self) -> Catalog:
