@@ -135,7 +135,8 @@ def retrieve(
                 rank=len(hits) + 1,
             )
         )
-    wanted = set(keyword_tokens(query))
+    query_tokens = keyword_tokens(query)  # in question order: a stable unknown-terms report
+    wanted = set(query_tokens)
     idf = keyword_index.idf(catalog) if keyword_index is not None else lambda _: 1.0
 
     def coverage(hit: Hit) -> float:
@@ -153,7 +154,7 @@ def retrieve(
         ]
     unknown: list[str] = []
     if is_common_word is not None and keyword_index is not None:
-        ordered = keyword_tokens(user_words or query)  # question order: a stable report
+        ordered = keyword_tokens(user_words) if user_words else query_tokens
         unknown = unknown_terms(ordered, keyword_index.vocabulary(catalog), is_common_word)
         if unknown:
             relevant = []
