@@ -420,7 +420,7 @@ def ask(
         if answer.refused:
             out.print(render.safe(answer.text))
             if not quiet:
-                err.print(f"[dim]{render.safe(render.refusal_reason(answer, settings))}[/dim]")
+                render.print_refusal_reason(err, answer, settings)
         else:
             out.file.write("\n")
             render.print_answer_footer(out, answer, err)

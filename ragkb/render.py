@@ -177,19 +177,21 @@ def answer_dict(answer: Answer, *, kb: str, with_id: Any = None) -> dict[str, An
     return data
 
 
-def refusal_reason(answer: Answer, settings: Settings) -> str:
-    """Say why ask refused, for stderr."""
+def print_refusal_reason(err: Console, answer: Answer, settings: Settings) -> None:
+    """Say on stderr why ask refused."""
     if answer.unknown_terms:
         terms = ", ".join(answer.unknown_terms)
-        return (
+        reason = (
             f"the documents never mention: {terms}; the model was not called "
             "(refuse_unknown_terms = false turns this check off)"
         )
-    return (
-        "no retrieved passage passed the relevance threshold "
-        f"(min_score {settings.retrieval.min_score}, min_relevance "
-        f"{settings.retrieval.min_relevance}); the model was not called"
-    )
+    else:
+        reason = (
+            "no retrieved passage passed the relevance threshold "
+            f"(min_score {settings.retrieval.min_score}, min_relevance "
+            f"{settings.retrieval.min_relevance}); the model was not called"
+        )
+    err.print(f"[dim]{safe(reason)}[/dim]")
 
 
 def print_sources(console: Console, sources: Sequence[Hit]) -> None:

@@ -119,8 +119,7 @@ def run_repl(settings: Settings, *, jsonl: bool) -> None:
             render.write_jsonl(render.answer_dict(answer, kb=knowledge.name))
         elif answer.refused:
             out.print(render.safe(answer.text))
-            reason = render.refusal_reason(answer, knowledge.settings)
-            err.print(f"[dim]{render.safe(reason)}[/dim]")
+            render.print_refusal_reason(err, answer, knowledge.settings)
         else:
             out.file.write("\n")
             render.print_answer_footer(out, answer, err)
