@@ -3,7 +3,7 @@
 Usage: python bench/malformed.py [--keep]
 
 Builds ~300 broken variants of the sample documents (deterministic, random.Random(0)),
-times `ragkb.documents.load_document` on each in-process (any exception other than
+times `ragkb.ingest.documents.load_document` on each in-process (any exception other than
 DocumentError is a BUG), then runs `python -m ragkb ingest DIR --json` on them all in a
 subprocess and prints what it tried, what failed and why, and how long it took.
 """
@@ -264,8 +264,8 @@ def time_in_process(
 
     A suspect loads fine but its text holds lone surrogates, which the tokenizer rejects.
     """
-    from ragkb.documents import load_document
     from ragkb.errors import DocumentError
+    from ragkb.ingest.documents import load_document
 
     signal.signal(signal.SIGALRM, _alarm)
     times: list[tuple[float, str]] = []

@@ -177,14 +177,15 @@ from ragkb.kb import KnowledgeBase
 src = Path(sys.argv[1])
 with tempfile.TemporaryDirectory() as home:
     kb = KnowledgeBase(load_settings({}, environ={"RAGKB_HOME": home}))
-    kb.embedder.embed_passages(["warm up"])
+    kb.parts.embedder.embed_passages(["warm up"])
     t = time.perf_counter(); report = kb.ingest([str(src)]); ingest_s = time.perf_counter() - t
-    texts = [c.text for c in kb.catalog.iter_chunks()]
+    texts = [c.text for c in kb.parts.catalog.iter_chunks()]
     # The floor: plain model.encode with sentence-transformers' defaults, normalised like ours.
-    model = kb.embedder.model
+    model = kb.parts.embedder.model
     t = time.perf_counter(); model.encode(texts, normalize_embeddings=True)
     encode_s = time.perf_counter() - t
-    t = time.perf_counter(); kb.embedder.embed_passages(texts); ours_s = time.perf_counter() - t
+    embedder = kb.parts.embedder
+    t = time.perf_counter(); embedder.embed_passages(texts); ours_s = time.perf_counter() - t
 out = {"chunks": len(texts), "ingest_s": ingest_s, "encode_s": encode_s, "ours_s": ours_s}
 print(json.dumps(out))
 """
@@ -236,7 +237,7 @@ with tempfile.TemporaryDirectory() as home:
     kb.ingest([sys.argv[1]])
     q1, q2 = "What is a trace tree?", "How long does Beacon keep trace data?"
     kb.ask(q1)  # models loaded
-    llama = kb.generator.llama
+    llama = kb.parts.generator.llama
     m1, m2 = kb.prompt_for(q1).messages, kb.prompt_for(q2)
     llama.reset(); cold = ragkb_ttft(kb, q2)
     llama.reset(); raw_cold, n, total = raw(llama, m2.messages)

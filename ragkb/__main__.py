@@ -1,5 +1,5 @@
 """`python -m ragkb`."""
 
-from ragkb.cli import run
+from ragkb.cli.main import run
 
 run()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,258 +18,148 @@ from ragkb.errors import ConfigError, UsageError
 APP_NAME = "ragkb"
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One setting: where it lives, its type, default and meaning."""
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+) -> Any:
+    """Declare a setting: its default, help text, allowed values and (optional) flag names.
 
-    section: str
-    name: str
-    type: type
-    default: Any
-    help: str
-    choices: tuple[str, ...] = ()
-
-
-FIELDS: tuple[Field, ...] = (
-    Field("store", "kb", str, "default", "Knowledge base (one Chroma collection) to use."),
-    Field(
-        "store",
-        "metric",
-        str,
-        "cosine",
-        "Distance metric, fixed when a knowledge base is created.",
-        ("cosine", "l2"),
-    ),
-    Field(
-        "store",
-        "store_url",
-        str,
-        "",
-        "Chroma server URL (e.g. http://localhost:8000); empty = embedded store.",
-    ),
-    Field(
-        "embedding",
-        "embedder",
-        str,
-        "",
-        "sentence-transformers name or local path; empty = bundled all-MiniLM-L6-v2.",
-    ),
-    Field("embedding", "device", str, "cpu", "Embedder device: cpu, cuda, mps or auto."),
-    Field(
-        "embedding",
-        "batch_size",
-        int,
-        32,
-        "Chunks embedded per batch (ordered by token count, so batches pad little).",
-    ),
-    Field(
-        "embedding",
-        "query_prefix",
-        str,
-        "",
-        "Text put before every query (e.g. 'query: ' for e5 models).",
-    ),
-    Field("embedding", "passage_prefix", str, "", "Text put before every chunk when embedding it."),
-    Field(
-        "embedding",
-        "query_encoder",
-        str,
-        "onnx",
-        "Search-time encoder: onnx (an onnxruntime export of the embedder, built and checked "
-        "against it by ingest; starts in a fraction of the time) or sentence-transformers.",
-        ("onnx", "sentence-transformers"),
-    ),
-    Field(
-        "chunking",
-        "chunk_tokens",
-        int,
-        200,
-        "Target chunk size in embedder tokens (capped at the model window).",
-    ),
-    Field("chunking", "overlap_tokens", int, 32, "Tokens repeated between neighbouring chunks."),
-    Field("ingest", "max_file_mb", float, 100.0, "Files larger than this are skipped."),
-    Field("ingest", "file_timeout_s", float, 120.0, "Time limit for parsing one file."),
-    Field(
-        "ingest",
-        "batch_chunks",
-        int,
-        512,
-        "Chunks embedded and stored per batch: lower uses less memory, higher writes less often.",
-    ),
-    Field("ingest", "prune", bool, True, "Remove files that vanished from an ingested folder."),
-    Field("retrieval", "k", int, 5, "Chunks retrieved per question."),
-    Field("retrieval", "mode", str, "hybrid", "Retrieval mode.", ("vector", "keyword", "hybrid")),
-    Field(
-        "retrieval",
-        "min_score",
-        float,
-        0.3,
-        "Vector similarity below which nothing counts as relevant.",
-    ),
-    Field(
-        "retrieval",
-        "min_relevance",
-        float,
-        0.62,
-        "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words found "
-        "in the chunk) a chunk needs to count as relevant; 0 = similarity alone decides.",
-    ),
-    Field(
-        "retrieval",
-        "refuse_unknown_terms",
-        bool,
-        True,
-        "Refuse when the question names something the documents never mention (a term no "
-        "chunk contains that is not a common word, e.g. a command or product name).",
-    ),
-    Field("retrieval", "mmr", bool, False, "Diversify results with maximal marginal relevance."),
-    Field(
-        "retrieval",
-        "rerank",
-        bool,
-        False,
-        "Reorder the top candidates with a cross-encoder (needs rerank_model).",
-    ),
-    Field(
-        "retrieval",
-        "rerank_model",
-        str,
-        "",
-        "Cross-encoder name or local folder, e.g. BAAI/bge-reranker-base (downloaded by you).",
-    ),
-    Field("retrieval", "rerank_candidates", int, 20, "How many first-stage candidates to rerank."),
-    Field("generation", "backend", str, "llama_cpp", "Generator backend.", ("llama_cpp", "openai")),
-    Field("generation", "model_path", str, "", "GGUF file; empty = bundled SmolLM2-135M-Instruct."),
-    Field("generation", "n_ctx", int, 2048, "Context window in tokens (prompt + answer)."),
-    Field("generation", "n_threads", int, 0, "CPU threads for llama.cpp; 0 = all cores."),
-    Field(
-        "generation", "n_gpu_layers", int, 0, "Layers offloaded to the GPU: 0 = CPU only, -1 = all."
-    ),
-    Field("generation", "temperature", float, 0.2, "Sampling temperature; 0 = greedy."),
-    Field("generation", "top_p", float, 0.9, "Nucleus sampling probability mass."),
-    Field("generation", "top_k_sampling", int, 40, "Sample only from the K most likely tokens."),
-    Field("generation", "repeat_penalty", float, 1.1, "Penalty for repeated tokens."),
-    Field("generation", "max_tokens", int, 256, "Maximum tokens in an answer."),
-    Field("generation", "seed", int, -1, "Sampling seed; -1 = random."),
-    Field(
-        "generation",
-        "system_prompt",
-        str,
-        "",
-        "System prompt text, or @path to a file; empty = built-in.",
-    ),
-    Field("generation", "show_thinking", bool, False, "Show <think> blocks of reasoning models."),
-    Field(
-        "generation",
-        "no_think",
-        bool,
-        False,
-        "Ask reasoning models not to think: appends Qwen3's /no_think switch to the question "
-        "(and sends enable_thinking=false to OpenAI-compatible servers).",
-    ),
-    Field(
-        "generation", "base_url", str, "http://127.0.0.1:8080/v1", "OpenAI-compatible server URL."
-    ),
-    Field(
-        "generation", "openai_model", str, "", "Model name sent to the OpenAI-compatible server."
-    ),
-    Field(
-        "generation",
-        "api_key_env",
-        str,
-        "OPENAI_API_KEY",
-        "Environment variable holding the API key.",
-    ),
-    Field("answer", "evidence", bool, True, "Print verbatim supporting quotes under each answer."),
-)
-
-FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
-SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(f.section for f in FIELDS))
+    Everything else is derived from the declaration: the config file's key and section, the
+    RAGKB_<NAME> variable, the --<name> flag (a bool gets --<name>/--no-<name>), the
+    `config show` row and the commented `config init` file.
+    """
+    return field(default=default, metadata={"help": help, "choices": choices, "flags": flags})
 
 
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
     """Where and how vectors are stored."""
 
-    kb: str
-    metric: str
-    store_url: str
+    kb: str = setting("default", "Knowledge base (one Chroma collection) to use.")
+    metric: str = setting(
+        "cosine",
+        "Distance metric, fixed when a knowledge base is created.",
+        choices=("cosine", "l2"),
+    )
+    store_url: str = setting(
+        "", "Chroma server URL (e.g. http://localhost:8000); empty = embedded store."
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingSettings:
     """Which embedder turns text into vectors."""
 
-    embedder: str
-    device: str
-    batch_size: int
-    query_prefix: str
-    passage_prefix: str
-    query_encoder: str
+    embedder: str = setting(
+        "", "sentence-transformers name or local path; empty = bundled all-MiniLM-L6-v2."
+    )
+    device: str = setting("cpu", "Embedder device: cpu, cuda, mps or auto.")
+    batch_size: int = setting(
+        32, "Chunks embedded per batch (ordered by token count, so batches pad little)."
+    )
+    query_prefix: str = setting("", "Text put before every query (e.g. 'query: ' for e5 models).")
+    passage_prefix: str = setting("", "Text put before every chunk when embedding it.")
+    query_encoder: str = setting(
+        "onnx",
+        "Search-time encoder: onnx (an onnxruntime export of the embedder, built and "
+        "checked against it by ingest; starts in a fraction of the time) or "
+        "sentence-transformers.",
+        choices=("onnx", "sentence-transformers"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkingSettings:
     """How documents are split."""
 
-    chunk_tokens: int
-    overlap_tokens: int
+    chunk_tokens: int = setting(
+        200, "Target chunk size in embedder tokens (capped at the model window)."
+    )
+    overlap_tokens: int = setting(32, "Tokens repeated between neighbouring chunks.")
 
 
 @dataclass(frozen=True, slots=True)
 class IngestSettings:
     """Limits and behaviour of ingest."""
 
-    max_file_mb: float
-    file_timeout_s: float
-    batch_chunks: int
-    prune: bool
+    max_file_mb: float = setting(100.0, "Files larger than this are skipped.")
+    file_timeout_s: float = setting(120.0, "Time limit for parsing one file.")
+    batch_chunks: int = setting(
+        512,
+        "Chunks embedded and stored per batch: lower uses less memory, higher writes less often.",
+    )
+    prune: bool = setting(True, "Remove files that vanished from an ingested folder.")
 
 
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
-    """How chunks are found."""
+    """How chunks are found and judged."""
 
-    k: int
-    mode: str
-    min_score: float
-    min_relevance: float
-    refuse_unknown_terms: bool
-    mmr: bool
-    rerank: bool
-    rerank_model: str
-    rerank_candidates: int
+    k: int = setting(5, "Chunks retrieved per question.", flags=("-k", "--k"))
+    mode: str = setting("hybrid", "Retrieval mode.", choices=("vector", "keyword", "hybrid"))
+    min_score: float = setting(0.3, "Vector similarity below which nothing counts as relevant.")
+    min_relevance: float = setting(
+        0.62,
+        "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words "
+        "found in the chunk) a chunk needs to count as relevant; 0 = similarity alone "
+        "decides.",
+    )
+    refuse_unknown_terms: bool = setting(
+        True,
+        "Refuse when the question names something the documents never mention (a term no "
+        "chunk contains that is not a common word, e.g. a command or product name).",
+    )
+    mmr: bool = setting(False, "Diversify results with maximal marginal relevance.")
+    rerank: bool = setting(
+        False, "Reorder the top candidates with a cross-encoder (needs rerank_model)."
+    )
+    rerank_model: str = setting(
+        "", "Cross-encoder name or local folder, e.g. BAAI/bge-reranker-base (downloaded by you)."
+    )
+    rerank_candidates: int = setting(20, "How many first-stage candidates to rerank.")
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationSettings:
     """The language model and its sampling."""
 
-    backend: str
-    model_path: str
-    n_ctx: int
-    n_threads: int
-    n_gpu_layers: int
-    temperature: float
-    top_p: float
-    top_k_sampling: int
-    repeat_penalty: float
-    max_tokens: int
-    seed: int
-    system_prompt: str
-    show_thinking: bool
-    no_think: bool
-    base_url: str
-    openai_model: str
-    api_key_env: str
-    api_key: str = ""  # resolved from api_key_env; never shown
+    backend: str = setting("llama_cpp", "Generator backend.", choices=("llama_cpp", "openai"))
+    model_path: str = setting("", "GGUF file; empty = bundled SmolLM2-135M-Instruct.")
+    n_ctx: int = setting(2048, "Context window in tokens (prompt + answer).")
+    n_threads: int = setting(0, "CPU threads for llama.cpp; 0 = all cores.")
+    n_gpu_layers: int = setting(0, "Layers offloaded to the GPU: 0 = CPU only, -1 = all.")
+    temperature: float = setting(0.2, "Sampling temperature; 0 = greedy.")
+    top_p: float = setting(0.9, "Nucleus sampling probability mass.")
+    top_k_sampling: int = setting(40, "Sample only from the K most likely tokens.")
+    repeat_penalty: float = setting(1.1, "Penalty for repeated tokens.")
+    max_tokens: int = setting(256, "Maximum tokens in an answer.")
+    seed: int = setting(-1, "Sampling seed; -1 = random.")
+    system_prompt: str = setting("", "System prompt text, or @path to a file; empty = built-in.")
+    show_thinking: bool = setting(
+        False,
+        "Show <think> blocks of reasoning models.",
+        flags=("--show-thinking/--hide-thinking",),
+    )
+    no_think: bool = setting(
+        False,
+        "Ask reasoning models not to think: appends Qwen3's /no_think switch to the "
+        "question (and sends enable_thinking=false to OpenAI-compatible servers).",
+        flags=("--no-think/--think",),
+    )
+    base_url: str = setting("http://127.0.0.1:8080/v1", "OpenAI-compatible server URL.")
+    openai_model: str = setting("", "Model name sent to the OpenAI-compatible server.")
+    api_key_env: str = setting("OPENAI_API_KEY", "Environment variable holding the API key.")
+    api_key: str = field(default="", repr=False)  # read from api_key_env; never shown
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerSettings:
     """What is printed with an answer."""
 
-    evidence: bool
+    evidence: bool = setting(True, "Print verbatim supporting quotes under each answer.")
 
 
 _SECTION_TYPES: dict[str, type] = {
@@ -281,6 +171,45 @@ _SECTION_TYPES: dict[str, type] = {
     "generation": GenerationSettings,
     "answer": AnswerSettings,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One setting as declared: where it lives, its type, default and meaning."""
+
+    section: str
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+def _declared() -> tuple[Field, ...]:
+    out = []
+    for section, cls in _SECTION_TYPES.items():
+        for f in fields(cls):
+            if "help" not in f.metadata:
+                continue  # derived, not a setting (api_key)
+            meta = f.metadata
+            out.append(
+                Field(
+                    section,
+                    f.name,
+                    type(f.default),
+                    f.default,
+                    meta["help"],
+                    meta["choices"],
+                    meta["flags"],
+                )
+            )
+    return tuple(out)
+
+
+FIELDS: tuple[Field, ...] = _declared()
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+SECTIONS: tuple[str, ...] = tuple(_SECTION_TYPES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,11 +368,12 @@ def load_settings(
             flat[name] = value
             sources[name] = f"file {path}"
 
-    for field in FIELDS:
-        raw = env.get(f"RAGKB_{field.name.upper()}")
+    for declared in FIELDS:
+        variable = f"RAGKB_{declared.name.upper()}"
+        raw = env.get(variable)
         if raw is not None and raw != "":
-            flat[field.name] = _coerce(field, raw, f"RAGKB_{field.name.upper()}")
-            sources[field.name] = "env"
+            flat[declared.name] = _coerce(declared, raw, variable)
+            sources[declared.name] = "env"
 
     for name, raw in (flags or {}).items():
         if raw is None:
@@ -468,8 +398,7 @@ def _build(
 ) -> Settings:
     parts: dict[str, Any] = {}
     for section, cls in _SECTION_TYPES.items():
-        names = [f.name for f in fields(cls) if f.name in FIELDS_BY_NAME]
-        kwargs = {name: flat[name] for name in names}
+        kwargs = {f.name: flat[f.name] for f in fields(cls) if f.name in FIELDS_BY_NAME}
         if cls is GenerationSettings:
             kwargs["api_key"] = api_key
         parts[section] = cls(**kwargs)
@@ -513,28 +442,3 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
     limits = ("max_file_mb", "file_timeout_s", "batch_chunks")
     if any(flat[name] <= 0 for name in limits):
         reject(limits, "max_file_mb, file_timeout_s and batch_chunks must be positive")
-
-
-def render_config_toml() -> str:
-    """Return a commented config file listing every setting at its default."""
-    lines = [
-        "# ragkb configuration. Precedence: flag > RAGKB_* environment > this file > default.",
-        "# Every key can also be set as RAGKB_<KEY> (e.g. RAGKB_N_GPU_LAYERS=-1).",
-        "",
-    ]
-    for section in SECTIONS:
-        lines.append(f"[{section}]")
-        for field in (f for f in FIELDS if f.section == section):
-            choices = f" ({' | '.join(field.choices)})" if field.choices else ""
-            lines.append(f"# {field.help}{choices}")
-            lines.append(f"{field.name} = {_toml_value(field.default)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)

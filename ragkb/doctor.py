@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
-from ragkb.catalog import list_kb_names
 from ragkb.config import Settings
-from ragkb.embedding import resolve_embedder
 from ragkb.errors import RagkbError
-from ragkb.generation import resolve_model_path
+from ragkb.index.catalog import list_kb_names
+from ragkb.models.embedders import resolve_embedder
+from ragkb.models.llama_cpp import resolve_model_path
 
 _PACKAGES = (
     "ragkb",
@@ -168,7 +168,7 @@ def _embedder_info(settings: Settings) -> dict[str, Any]:
 
 def _onnx_info(settings: Settings, name: str, target: str) -> dict[str, Any]:
     """Where the embedder's ONNX twin is, and how well it agreed with sentence-transformers."""
-    from ragkb.onnx_encoder import encoder_dir, read_manifest
+    from ragkb.models.onnx_twin import encoder_dir, read_manifest
 
     folder = encoder_dir(settings.cache, name, target)
     manifest = read_manifest(folder)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragkb.errors import ConfigError, RagkbError
-from ragkb.evidence import cited_numbers
-from ragkb.prompting import language_of
+from ragkb.language import language_of
+from ragkb.query.evidence import cited_numbers
 
 if TYPE_CHECKING:
     from ragkb.kb import KnowledgeBase

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+Message = dict[str, str]  # {"role": ..., "content": ...}
+
+
+def location(path: str, page: int | None, section: str | None) -> str:
+    """Return "PATH, page N (section)": how a source is named in prompts and output."""
+    label = path
+    if page is not None:
+        label += f", page {page}"
+    if section:
+        label += f" ({section})"
+    return label
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +59,10 @@ class Hit:
     source: str
     page: int | None
     heading: str | None
-    score: float  # similarity in [0, 1], higher is better (same scale for cosine and l2)
-    distance: float | None  # raw distance from the vector store; None for keyword-only hits
+    # Vector and hybrid mode: similarity to the question in [0, 1], the same scale for cosine
+    # and l2. Keyword mode: the BM25 score (not bounded). Higher is better in both.
+    score: float
+    distance: float | None  # raw distance from the vector store; None in keyword mode
     rank: int = 0
 
 
@@ -93,7 +108,8 @@ class Answer:
     seconds: float = 0.0
     # Stage times in seconds: retrieve, first_token, generate, evidence (when they ran).
     timings: dict[str, float] = field(default_factory=dict)
-    unknown_terms: tuple[str, ...] = ()  # why it refused: names no document uses
+    unknown_terms: tuple[str, ...] = ()  # names no document uses (then it refused)
+    refusal_reason: str | None = None  # why it refused, in words; None when it answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +135,71 @@ class IngestReport:
     seconds: float = 0.0
     dry_run: bool = False
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Where an ingest is; the CLI draws it."""
+
+    stage: str  # "plan" | "parse" | "embed" | "done"
+    files_done: int
+    files_total: int
+    chunks_done: int
+    path: str = ""
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class VectorMatch:
+    """A raw match from the vector store."""
+
+    chunk_id: str
+    distance: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """Sampling settings for one generation."""
+
+    max_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int
+    repeat_penalty: float
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of streamed output; the last one carries the completion token count."""
+
+    text: str
+    completion_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesEvent:
+    """Retrieval is done: these sources will be shown (empty and refused if none is relevant)."""
+
+    sources: tuple[Hit, ...]
+    refused: bool
+    standalone_query: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextEvent:
+    """A piece of the streamed answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEvent:
+    """The finished answer."""
+
+    answer: Answer
+
+
+AskEvent = SourcesEvent | TextEvent | DoneEvent

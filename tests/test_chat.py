@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ragkb.chat import ChatSession, is_follow_up
-from ragkb.prompting import Turn
+from ragkb.query.chat import ChatSession, is_follow_up
+from ragkb.query.prompting import Turn
 
 FIRST = "How does cosine similarity compare embedding vectors?"
 FIRST_ANSWER = "It measures the angle between them [1]."

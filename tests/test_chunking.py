@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ragkb.chunking import chunk_document, split_sentences
-from ragkb.embedding import SentenceTransformerEmbedder, bundled_embedder_dir
+from ragkb.ingest.chunking import chunk_document
+from ragkb.language import split_sentences
+from ragkb.models.embedders import SentenceTransformerEmbedder, bundled_embedder_dir
 from ragkb.types import Chunk, Document, Section
 
 ENGLISH_PROSE = (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ragkb import errors
-from ragkb.cli import main
+from ragkb.cli.main import main
 
 pytestmark = pytest.mark.slow
 
@@ -260,7 +260,8 @@ def test_doctor_reports_model_embedder_and_query_encoder(capsys, sample: Path) -
 def test_ask_and_chat_declare_every_generation_option() -> None:
     import inspect
 
-    from ragkb.cli import GENERATION_OPTIONS, ask, chat
+    from ragkb.cli.commands.ask import ask, chat
+    from ragkb.cli.options import GENERATION_OPTIONS
 
     for command in (ask, chat):
         assert set(GENERATION_OPTIONS) <= set(inspect.signature(command).parameters)
@@ -270,7 +271,7 @@ def test_ask_and_chat_declare_every_generation_option() -> None:
 def test_no_color_turns_off_every_style(
     monkeypatch: pytest.MonkeyPatch, no_color: str, system: str | None
 ) -> None:
-    from ragkb import render
+    from ragkb.cli.render import terminal as render
 
     # rich's own NO_COLOR handling keeps bold, dim and italic; no colour system writes no
     # escape code at all.

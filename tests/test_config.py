@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ragkb.cli.commands.config import render_config_toml
 from ragkb.config import (
     FIELDS,
     FIELDS_BY_NAME,
     SECTIONS,
     load_settings,
     read_config_file,
-    render_config_toml,
 )
 from ragkb.errors import ConfigError
 

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ragkb.documents import (
+from ragkb.errors import DocumentError
+from ragkb.ingest.documents import SUPPORTED_SUFFIXES, load_document
+from ragkb.ingest.documents.cleaning import clean_pdf_text as _clean_pdf_text
+from ragkb.ingest.documents.reasons import (
     CORRUPT_DOCX,
     CORRUPT_PDF,
     EMPTY,
@@ -18,11 +21,7 @@ from ragkb.documents import (
     GLYPH_NAMES,
     NO_TEXT,
     NOT_FOUND,
-    SUPPORTED_SUFFIXES,
-    _clean_pdf_text,
-    load_document,
 )
-from ragkb.errors import DocumentError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,7 +47,7 @@ def test_supported_suffixes() -> None:
 
 def test_importing_documents_does_not_import_parsers() -> None:
     code = (
-        "import sys, ragkb.documents\n"
+        "import sys, ragkb.ingest.documents\n"
         "heavy = {'pypdf', 'docx', 'charset_normalizer', 'lxml'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
@@ -418,14 +417,14 @@ def test_missing_file_and_directory_are_not_found(tmp_path: Path) -> None:
 
 
 def test_lone_surrogates_from_broken_pdfs_are_removed() -> None:
-    from ragkb.documents import _clean_text
+    from ragkb.ingest.documents.cleaning import clean_text as _clean_text
 
     assert _clean_text("ok\ud876 text") == "ok text"
     assert "\ud876" not in _clean_text("a\ud876b")
 
 
 def test_words_run_together_is_detected_not_guessed() -> None:
-    from ragkb.documents import _runs_words_together
+    from ragkb.ingest.documents.cleaning import runs_words_together as _runs_words_together
 
     glued = "Thepackagewillnotbeinstalleduntilallthepackagesitconflictswithhavebeenremoved. " * 4
     spaced = "The package will not be installed until all the packages it conflicts with. " * 6

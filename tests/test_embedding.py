@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ragkb.embedding import SentenceTransformerEmbedder
+from ragkb.models.embedders import SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ragkb.evidence import (
+from ragkb.query.evidence import (
     MAX_QUOTE_CHARS,
     MAX_QUOTES,
     cited_numbers,

@@ -7,12 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ragkb.errors import ConfigError
-from ragkb.generation import (
-    BUNDLED_GGUF_FILE,
-    ThinkingFilter,
-    bundled_gguf,
-    resolve_model_path,
-)
+from ragkb.models.llama_cpp import BUNDLED_GGUF_FILE, bundled_gguf, resolve_model_path
+from ragkb.query.thinking import ThinkingFilter
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

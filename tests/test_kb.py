@@ -50,7 +50,7 @@ def test_ingest_records_every_sample_file(cosine_home: Path, corpus: Path) -> No
     assert all(r.status == "ok" and r.chunks > 0 for r in records.values())
     assert records["tracing-handbook.pdf"].pages == 7
     # Catalog and vector store agree chunk for chunk.
-    assert sorted(kb.catalog.chunk_ids()) == sorted(kb.store.all_ids())
+    assert sorted(kb.parts.catalog.chunk_ids()) == sorted(kb.parts.vectors.all_ids())
 
 
 def test_search_finds_the_page_that_holds_the_answer(cosine_home: Path) -> None:
@@ -116,13 +116,13 @@ def test_ask_answers_from_context_with_the_chat_template(cosine_home: Path) -> N
     assert answer.usage.prompt_tokens + answer.usage.max_tokens <= answer.usage.n_ctx
     assert 0 < answer.usage.completion_tokens <= answer.usage.max_tokens
     packed = kb.prompt_for("What is a trace tree?")
-    prompt = kb.generator.render_prompt(packed.messages)
+    prompt = kb.parts.generator.render_prompt(packed.messages)
     # SmolLM2's GGUF template (ChatML) framed the messages, and the context is numbered.
     assert prompt.startswith("<|im_start|>system\n")
     assert prompt.endswith("<|im_start|>assistant\n")
     assert "[1] tracing-handbook.pdf, page 3" in prompt
     # Our token count is the count llama.cpp itself reports for the same messages.
-    usage = kb.generator.llama.create_chat_completion(messages=packed.messages, max_tokens=1)
+    usage = kb.parts.generator.llama.create_chat_completion(messages=packed.messages, max_tokens=1)
     assert usage["usage"]["prompt_tokens"] == packed.prompt_tokens
 
 
@@ -130,7 +130,7 @@ def test_evidence_quotes_are_exact_substrings_with_the_right_page(cosine_home: P
     kb = _kb(cosine_home, seed=1, temperature=0.0)
     answer = kb.ask("What is a trace tree?")
     assert 1 <= len(answer.evidence) <= 3
-    stored = kb.catalog.chunks_by_id(e.chunk_id for e in answer.evidence)
+    stored = kb.parts.catalog.chunks_by_id(e.chunk_id for e in answer.evidence)
     for e in answer.evidence:
         chunk = stored[e.chunk_id]
         assert chunk.text[e.start : e.end] == e.quote
@@ -195,12 +195,13 @@ def test_eval_on_the_shipped_gold_file(cosine_home: Path) -> None:
 
 
 def test_onnx_query_encoder_ranks_exactly_like_sentence_transformers(cosine_home: Path) -> None:
-    from ragkb.onnx_encoder import OnnxEmbedder
+    from ragkb.models.onnx_twin import OnnxEmbedder
 
     onnx_kb = _kb(cosine_home)
     torch_kb = _kb(cosine_home, query_encoder="sentence-transformers")
-    assert isinstance(onnx_kb.query_embedder, OnnxEmbedder)  # ingest built and verified it
-    assert not isinstance(torch_kb.query_embedder, OnnxEmbedder)
+    # ingest built and verified it
+    assert isinstance(onnx_kb.parts.query_encoder.active, OnnxEmbedder)
+    assert not isinstance(torch_kb.parts.query_encoder.active, OnnxEmbedder)
     questions = [
         "What is a trace tree?",
         "how long is trace data retained",
@@ -221,8 +222,8 @@ def test_reranker_reorders_the_candidates_by_its_own_scores(cosine_home: Path) -
     # MiniLM folder (its classification head freshly initialised, so scores differ per load)
     # is a real model run all the same, which is what the stage's plumbing needs: order by
     # the loaded model's scores, nothing else.
-    from ragkb.embedding import bundled_embedder_dir
     from ragkb.errors import ConfigError
+    from ragkb.models.embedders import bundled_embedder_dir
 
     model = str(bundled_embedder_dir())
     question = "How long does Beacon keep trace data?"
@@ -247,7 +248,7 @@ def test_mmr_trades_relevance_for_diversity(cosine_home: Path) -> None:
     plain = _kb(cosine_home).search(question, k=4, mode="vector")
     diverse = _kb(cosine_home, mmr=True).search(question, k=4, mode="vector")
     assert diverse[0].chunk_id == plain[0].chunk_id  # the most relevant chunk stays first
-    store = _kb(cosine_home).store
+    store = _kb(cosine_home).parts.vectors
 
     def redundancy(hits: list) -> float:
         vectors = store.embeddings([h.chunk_id for h in hits])

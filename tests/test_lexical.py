@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ragkb.lexical import keyword_tokens, unknown_terms
+from ragkb.language import keyword_tokens
+from ragkb.query.relevance import unknown_terms
 
 
 def test_english_is_lowercased_without_stopwords_or_punctuation() -> None:

@@ -14,7 +14,7 @@ import pytest
 from ragkb.config import load_settings
 from ragkb.errors import ModelError
 from ragkb.kb import KnowledgeBase
-from ragkb.onnx_encoder import FORMAT_VERSION, MANIFEST, MODEL_FILE, encoder_dir, read_manifest
+from ragkb.models.onnx_twin import FORMAT_VERSION, MANIFEST, MODEL_FILE, encoder_dir, read_manifest
 
 
 def _write_export(folder: Path, **manifest: object) -> Path:
@@ -50,8 +50,8 @@ def test_encoder_folder_changes_when_the_model_files_change(tmp_path: Path) -> N
 def test_export_gives_the_same_vectors_and_token_counts(tmp_path: Path) -> None:
     import numpy as np
 
-    from ragkb.embedding import SentenceTransformerEmbedder
-    from ragkb.onnx_encoder import OnnxEmbedder, build
+    from ragkb.models.embedders import SentenceTransformerEmbedder
+    from ragkb.models.onnx_twin import OnnxEmbedder, build
 
     reference = SentenceTransformerEmbedder("", query_prefix="q: ")
     folder = tmp_path / "enc"
@@ -77,8 +77,8 @@ def test_failed_export_falls_back_to_sentence_transformers_once(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import ragkb.onnx_encoder as onnx_encoder
-    from ragkb.embedding import SentenceTransformerEmbedder
+    import ragkb.models.onnx_twin as onnx_encoder
+    from ragkb.models.embedders import SentenceTransformerEmbedder
 
     calls = []
 
@@ -93,7 +93,7 @@ def test_failed_export_falls_back_to_sentence_transformers_once(
         KnowledgeBase(load_settings({}, environ=environ)).ingest([str(doc)])
     assert "searches will use sentence-transformers: exporter unavailable" in caplog.text
     kb = KnowledgeBase(load_settings({}, environ=environ))
-    assert type(kb.query_embedder) is SentenceTransformerEmbedder
+    assert type(kb.parts.query_encoder.active) is SentenceTransformerEmbedder
     assert Path(kb.search("quokka battery")[0].source).name == "notes.docx"
     kb.ingest([str(doc)])
     assert len(calls) == 1  # the failure is remembered, not retried on every ingest
@@ -106,7 +106,7 @@ def test_cold_cli_search_uses_onnx_and_never_imports_torch(tmp_path: Path, make_
     subprocess.run(ingest, check=True, capture_output=True)
     probe = (
         "import json, sys\n"
-        "from ragkb.cli import main\n"
+        "from ragkb.cli.main import main\n"
         "code = main(['search', 'what is a trace tree', '--json', '-k', '1'])\n"
         "names = ('torch', 'sentence_transformers', 'transformers')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
@@ -129,8 +129,8 @@ def test_local_path_embedder_with_instruction_prefixes(tmp_path: Path, make_docx
 
     import numpy as np
 
-    from ragkb.embedding import SentenceTransformerEmbedder, bundled_embedder_dir
-    from ragkb.onnx_encoder import OnnxEmbedder
+    from ragkb.models.embedders import SentenceTransformerEmbedder, bundled_embedder_dir
+    from ragkb.models.onnx_twin import OnnxEmbedder
 
     folder = tmp_path / "my-bilingual-model"
     shutil.copytree(bundled_embedder_dir(), folder)
@@ -140,7 +140,7 @@ def test_local_path_embedder_with_instruction_prefixes(tmp_path: Path, make_docx
     kb = KnowledgeBase(load_settings(flags, environ=environ))
     kb.ingest([str(doc)])
     assert kb.info().embedder == str(folder.resolve())  # the path is the identity
-    stored = kb.store.embeddings(kb.catalog.chunk_ids())
+    stored = kb.parts.vectors.embeddings(kb.parts.catalog.chunk_ids())
     reference = SentenceTransformerEmbedder(str(folder))
     (vector,) = stored.values()
     expected = reference.embed_passages(["passage: The quokka battery lasts nine hours."])[0]

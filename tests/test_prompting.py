@@ -7,21 +7,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ragkb.chunking import split_sentences
 from ragkb.errors import ConfigError
-from ragkb.prompting import (
+from ragkb.language import language_of, split_sentences
+from ragkb.query.prompting import (
     CONTEXT_HEADER,
     DEFAULT_SYSTEM_PROMPT,
     NO_THINK_SWITCH,
     TRIMMED_NOTE,
-    Message,
     Turn,
-    language_of,
     pack_prompt,
     resolve_system_prompt,
     rewrite_messages,
 )
-from ragkb.types import Hit
+from ragkb.types import Hit, Message
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -273,10 +271,10 @@ _CHINESE_PASSAGES = (
 
 @pytest.mark.slow
 def test_budget_holds_with_the_real_gguf_tokenizer(tmp_path: Path) -> None:
+    from ragkb.build import build_generator
     from ragkb.config import load_settings
-    from ragkb.generation import LlamaCppGenerator
 
-    generator = LlamaCppGenerator(load_settings({}, environ={}).generation)
+    generator = build_generator(load_settings({}, environ={}).generation)
     count = generator.count_tokens
     rng = random.Random(2024)
     questions = ("How does cosine similarity work?", "上下文窗口放不下时怎么办？")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from ragkb.config import FIELDS, read_config_file, render_config_toml
+from ragkb.cli.commands.config import render_config_toml
+from ragkb.config import FIELDS, read_config_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +21,7 @@ def test_config_toml_documents_every_setting_at_its_default() -> None:
 
 def test_readme_mentions_every_command_and_exit_code() -> None:
     from ragkb import errors
-    from ragkb.cli import app
+    from ragkb.cli.app import app
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for command in app.registered_commands:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ragkb.errors import ConfigError
-from ragkb.retrieval import RRF_K, fuse_rankings
-from ragkb.store import distance_to_score
+from ragkb.index.vectors import distance_to_score
+from ragkb.query.candidates import RRF_K, fuse_rankings
 
 
 def test_fuse_rankings_sums_reciprocal_ranks() -> None:

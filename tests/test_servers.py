@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from ragkb.config import load_settings
-from ragkb.generation import bundled_gguf
 from ragkb.kb import KnowledgeBase
+from ragkb.models.llama_cpp import bundled_gguf
 
 pytestmark = pytest.mark.slow
 SAMPLE_DOCS = Path(__file__).resolve().parent.parent / "sample_docs"
@@ -90,7 +90,7 @@ def test_chroma_server_and_openai_backend_match_the_embedded_path(
     )
     assert not embedded.ingest([str(docs)]).failed
     assert not remote.ingest([str(docs)]).failed
-    assert remote.store.count() == embedded.store.count()
+    assert remote.parts.vectors.count() == embedded.parts.vectors.count()
 
     question = "What is a trace tree?"
     local_hits = embedded.search(question, k=5)

@@ -10,19 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from ragkb.catalog import Catalog, ChunkRecord, FileRecord, kb_dir
+from ragkb.index.catalog import Catalog, ChunkRecord, FileRecord, kb_dir
 
 HEAVY = ("torch", "sentence_transformers", "chromadb", "llama_cpp", "transformers", "pydantic")
 # Listing commands read the catalog only; none of the pipeline's stages is imported.
-PIPELINE = ("ragkb.kb", "ragkb.sync", "ragkb.retrieval", "ragkb.prompting", "ragkb.generation")
+PIPELINE = ("ragkb.kb", "ragkb.build", "ragkb.ingest", "ragkb.query", "ragkb.models")
 
 # Runs the CLI in-process, then reports its exit code and the heavy modules it imported.
 _WRAPPER = """
 import json, sys
-from ragkb.cli import main
+from ragkb.cli.main import main
 heavy = {heavy!r}
 code = main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy or m in {pipeline!r})
+loaded = sorted(
+    m for m in sys.modules
+    if m.split(".")[0] in heavy or any(m == p or m.startswith(p + ".") for p in {pipeline!r})
+)
 sys.stderr.write("\\n" + json.dumps({{"code": code, "loaded": loaded}}) + "\\n")
 """
 

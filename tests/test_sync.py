@@ -14,8 +14,8 @@ import pytest
 
 from ragkb import errors
 from ragkb.config import load_settings
+from ragkb.ingest.lock import acquire_lock
 from ragkb.kb import KnowledgeBase
-from ragkb.sync import acquire_lock
 
 pytestmark = pytest.mark.slow
 
@@ -43,25 +43,25 @@ def folder(make_pdf, make_docx, make_text_file, docs_dir: Path) -> Path:
 def test_reingest_is_a_no_op_without_loading_the_embedder(folder: Path) -> None:
     first = _kb().ingest([str(folder)])
     assert len(first.added) == 3 and not first.failed
-    ids_before = sorted(_kb().catalog.chunk_ids())
+    ids_before = sorted(_kb().parts.catalog.chunk_ids())
     kb = _kb()
     again = kb.ingest([str(folder)])
     assert (again.added, again.updated, again.removed) == ((), (), ())
     assert len(again.unchanged) == 3 and again.chunks_added == 0
     assert "embedder" not in kb.__dict__
-    assert sorted(kb.catalog.chunk_ids()) == ids_before
-    assert sorted(kb.store.all_ids()) == ids_before
+    assert sorted(kb.parts.catalog.chunk_ids()) == ids_before
+    assert sorted(kb.parts.vectors.all_ids()) == ids_before
 
 
 def test_edit_and_delete_replace_only_that_files_chunks(folder: Path, make_text_file) -> None:
     _kb().ingest([str(folder)])
     kb = _kb()
-    alpha_ids = kb.catalog.chunk_ids(str(folder / "alpha.pdf"))
+    alpha_ids = kb.parts.catalog.chunk_ids(str(folder / "alpha.pdf"))
     make_text_file("gamma.md", "# Gamma\n\nGamma detectors use scintillator crystals.\n")
     report = _kb().ingest([str(folder)])
     assert [Path(p).name for p in report.updated] == ["gamma.md"]
     kb = _kb()
-    assert kb.catalog.chunk_ids(str(folder / "alpha.pdf")) == alpha_ids
+    assert kb.parts.catalog.chunk_ids(str(folder / "alpha.pdf")) == alpha_ids
     hits = kb.search("scintillator crystals", k=1)
     assert "scintillator" in hits[0].text
     assert not any("energetic photons" in h.text for h in kb.search("energetic photons", k=10))
@@ -71,7 +71,7 @@ def test_edit_and_delete_replace_only_that_files_chunks(folder: Path, make_text_
     assert [Path(p).name for p in report.removed] == ["beta.docx"]
     kb = _kb()
     assert all(Path(h.source).name != "beta.docx" for h in kb.search("widgets grams", k=10))
-    assert sorted(kb.store.all_ids()) == sorted(kb.catalog.chunk_ids())
+    assert sorted(kb.parts.vectors.all_ids()) == sorted(kb.parts.catalog.chunk_ids())
     # --no-prune keeps files that vanished.
     (folder / "gamma.md").unlink()
     assert _kb().ingest([str(folder)], prune=False).removed == ()
@@ -100,7 +100,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     make_empty_file,
     make_gbk_txt,
 ) -> None:
-    from ragkb.cli import main
+    from ragkb.cli.main import main
 
     make_encrypted_pdf("locked.pdf", ["Secret text."])
     make_image_only_pdf("scan.pdf")
@@ -126,7 +126,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     kb = _kb()
     statuses = {Path(r.path).name: r.status for r in kb.files()}
     assert statuses["locked.pdf"] == "failed" and statuses["gbk.txt"] == "ok"
-    assert sorted(kb.store.all_ids()) == sorted(kb.catalog.chunk_ids())
+    assert sorted(kb.parts.vectors.all_ids()) == sorted(kb.parts.catalog.chunk_ids())
 
 
 def test_parse_time_limit_reports_and_goes_on(folder: Path) -> None:
@@ -141,10 +141,10 @@ def test_size_limit(folder: Path) -> None:
 
 def test_rechunk_when_chunk_settings_change(folder: Path) -> None:
     _kb().ingest([str(folder)])
-    before = _kb().catalog.chunk_count()
+    before = _kb().parts.catalog.chunk_count()
     report = _kb(chunk_tokens=40, overlap_tokens=8).ingest([str(folder)])
     assert len(report.updated) == 3
-    assert _kb().catalog.chunk_count() > before
+    assert _kb().parts.catalog.chunk_count() > before
 
 
 def test_second_writer_fails_at_once(folder: Path) -> None:
@@ -177,7 +177,7 @@ def test_kill_during_ingest_then_rerun_matches_a_clean_run(
     clean_home = tmp_path / "clean"
     _kb(clean_home).ingest([str(docs_dir)])
     clean = _kb(clean_home)
-    expected = sorted(clean.catalog.chunk_ids())
+    expected = sorted(clean.parts.catalog.chunk_ids())
 
     # Small batches, so that files are recorded batch by batch and the kill can land between.
     env = {**os.environ, "RAGKB_BATCH_CHUNKS": "4"}
@@ -201,8 +201,8 @@ def test_kill_during_ingest_then_rerun_matches_a_clean_run(
     report = _kb().ingest([str(docs_dir)])
     assert not report.failed
     kb = _kb()
-    assert sorted(kb.catalog.chunk_ids()) == expected
-    assert sorted(kb.store.all_ids()) == expected
+    assert sorted(kb.parts.catalog.chunk_ids()) == expected
+    assert sorted(kb.parts.vectors.all_ids()) == expected
 
 
 def _stored_files(kb_dir: Path) -> int:

@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from ragkb.documents import load_document
+
 from ragkb.evaluation import normalise
 
 HERE = Path(__file__).resolve().parent

@@ -1,0 +1,116 @@
+"""`ragkb ask` and `ragkb chat`."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ragkb import errors
+from ragkb.cli.app import app
+from ragkb.cli.commands.common import batch_items, open_kb, settings_from
+from ragkb.cli.options import (
+    GENERATION_OPTIONS,
+    RETRIEVAL_OPTIONS,
+    BatchOpt,
+    ConfigOpt,
+    JsonOpt,
+    QuietOpt,
+    VerboseOpt,
+    settings_options,
+)
+from ragkb.cli.render.logs import configure_logging
+
+if TYPE_CHECKING:
+    from ragkb.kb import KnowledgeBase
+    from ragkb.types import Answer
+
+
+@app.command()
+@settings_options(*RETRIEVAL_OPTIONS, *GENERATION_OPTIONS)
+def ask(
+    question: Annotated[str | None, typer.Argument(help="Your question.")] = None,
+    show_prompt: Annotated[
+        bool, typer.Option("--show-prompt", help="Print the exact messages sent to the model.")
+    ] = False,
+    batch: BatchOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Answer QUESTION from the knowledge base with the local model, citing file and page."""
+    from ragkb.cli.render import schema, terminal
+
+    configure_logging(verbose=verbose, quiet=quiet)
+    knowledge = open_kb(settings_from(config, flags))
+    if batch is not None:
+        for item_id, text in batch_items(batch):
+            answer = knowledge.ask(text)
+            schema.write_jsonl(schema.answer_dict(answer, kb=knowledge.name, with_id=item_id))
+            _log_timings(answer)
+        return
+    if not question:
+        raise typer.BadParameter("give a QUESTION or --batch FILE")
+    if show_prompt:
+        packed = knowledge.prompt_for(question)
+        terminal.print_prompt(terminal.stderr_console(), packed.messages, packed.prompt_tokens)
+    if json_out:
+        answer = knowledge.ask(question)
+        schema.write_json(schema.answer_dict(answer, kb=knowledge.name))
+    else:
+        answer = _stream(knowledge, question, quiet=quiet)
+    _log_timings(answer)
+    if answer.refused:
+        raise typer.Exit(errors.EXIT_REFUSED)
+
+
+def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool) -> Answer:
+    """Stream the answer to the terminal, then its sources and evidence (or why it refused)."""
+    from ragkb.cli.render import terminal
+    from ragkb.types import DoneEvent, TextEvent
+
+    out, err = terminal.stdout_console(), terminal.stderr_console()
+    answer = None
+    for event in knowledge.ask_stream(question):
+        if isinstance(event, TextEvent):
+            out.file.write(event.text)
+            out.file.flush()
+        elif isinstance(event, DoneEvent):
+            answer = event.answer
+    assert answer is not None
+    if answer.refused:
+        out.print(terminal.safe(answer.text))
+        if not quiet:
+            terminal.print_refusal_reason(err, answer)
+    else:
+        out.file.write("\n")
+        terminal.print_answer_footer(out, answer, err)
+    return answer
+
+
+def _log_timings(answer: Answer) -> None:
+    """--verbose: where the time went (after the answer, so it never splits the stream)."""
+    stages = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in answer.timings.items())
+    tokens = answer.usage.completion_tokens if answer.usage else 0
+    logging.getLogger("ragkb").info("%s; %d tokens; total %.2f s", stages, tokens, answer.seconds)
+
+
+@app.command()
+@settings_options("kb", "k", "mode", *GENERATION_OPTIONS)
+def chat(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per turn.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Talk with the knowledge base; follow-up questions use the conversation. /help inside."""
+    from ragkb.cli.repl import run_repl
+
+    configure_logging(verbose=verbose, quiet=quiet)
+    run_repl(settings_from(config, flags), jsonl=jsonl)

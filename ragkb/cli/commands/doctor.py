@@ -1,0 +1,62 @@
+"""`ragkb doctor` and `ragkb eval`: check the installation, score retrieval on a gold file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ragkb.cli.app import app
+from ragkb.cli.commands.common import open_kb, settings_from
+from ragkb.cli.options import ConfigOpt, JsonOpt, QuietOpt, VerboseOpt, settings_options
+from ragkb.cli.render.logs import configure_logging
+
+
+@app.command()
+def doctor(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Check the installation: versions, GPU support, model files, data home."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.doctor import diagnose
+
+    report = diagnose(settings_from(config, {}))
+    if json_out:
+        schema.write_json(report)
+        return
+    out = terminal.stdout_console()
+    for section, values in report.items():
+        out.print(f"[bold]{section}[/bold]")
+        if isinstance(values, dict):
+            for key, value in values.items():
+                out.print(f"  {key}: {terminal.safe(str(value))}")
+        elif isinstance(values, list):
+            for value in values:
+                out.print(f"  {terminal.safe(str(value))}")
+        else:
+            out.print(f"  {terminal.safe(str(values))}")
+
+
+@app.command("eval")
+@settings_options("kb", "k", "mode")
+def eval_(
+    gold: Annotated[Path, typer.Argument(help="Gold file (JSON lines).")],
+    answers: Annotated[
+        bool, typer.Option("--answers", help="Also generate and score answers.")
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Score retrieval (hit@1, hit@5, MRR, refusals) on a gold question file."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.evaluation import evaluate
+
+    configure_logging(verbose=verbose, quiet=quiet)
+    report = evaluate(open_kb(settings_from(config, flags)), gold, answers=answers)
+    if json_out:
+        schema.write_json(report)
+    else:
+        terminal.print_eval(terminal.stdout_console(), report)

@@ -1,0 +1,42 @@
+"""`ragkb ingest`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ragkb import errors
+from ragkb.cli.app import app
+from ragkb.cli.commands.common import open_kb, settings_from
+from ragkb.cli.options import ConfigOpt, JsonOpt, QuietOpt, VerboseOpt, settings_options
+from ragkb.cli.render.logs import configure_logging
+
+
+@app.command()
+@settings_options("kb", "metric", "prune", "chunk_tokens", "overlap_tokens", "embedder")
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders to ingest.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Make a knowledge base match PATHS: add new files, update changed ones, prune gone ones."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.cli.render.progress import IngestProgress
+
+    configure_logging(verbose=verbose, quiet=quiet)
+    knowledge = open_kb(settings_from(config, flags))
+    err = terminal.stderr_console()
+    with IngestProgress(err, enabled=not quiet and not json_out) as progress:
+        report = knowledge.ingest(paths, dry_run=dry_run, progress=progress)
+    if json_out:
+        schema.write_json(schema.ingest_dict(report))
+    else:
+        terminal.print_ingest(terminal.stdout_console(), report, err, warnings=not quiet)
+    if report.failed:
+        raise typer.Exit(errors.EXIT_PARTIAL_INGEST)

@@ -1,0 +1,110 @@
+"""`ragkb list`, `stats`, `files`, `remove` and `reset`: what knowledge bases hold, and pruning."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from ragkb import errors
+from ragkb.cli.app import app
+from ragkb.cli.commands.common import open_kb, settings_from
+from ragkb.cli.options import ConfigOpt, JsonOpt, settings_options
+
+
+@app.command("list")
+def list_(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """List knowledge bases with their metric, files, chunks and size."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.index.inventory import list_knowledge_bases
+
+    infos = list_knowledge_bases(settings_from(config, {}))
+    if json_out:
+        schema.write_json({"knowledge_bases": [schema.kb_info_dict(i) for i in infos]})
+    else:
+        terminal.print_kb_list(terminal.stdout_console(), infos)
+
+
+@app.command()
+@settings_options("kb")
+def stats(json_out: JsonOpt = False, config: ConfigOpt = None, *, flags: dict[str, Any]) -> None:
+    """Show one knowledge base's settings fingerprint, counts and size."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.index.inventory import kb_info
+
+    info = kb_info(settings_from(config, flags))
+    if json_out:
+        schema.write_json(schema.kb_info_dict(info))
+    else:
+        terminal.print_kb_stats(terminal.stdout_console(), info)
+
+
+@app.command()
+@settings_options("kb")
+def files(json_out: JsonOpt = False, config: ConfigOpt = None, *, flags: dict[str, Any]) -> None:
+    """List the files of a knowledge base: status, chunks, pages, hash, time."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.index.inventory import kb_files
+
+    settings = settings_from(config, flags)
+    records = kb_files(settings)
+    if json_out:
+        schema.write_json(
+            {"kb": settings.store.kb, "files": [schema.file_dict(r) for r in records]}
+        )
+    else:
+        terminal.print_files(terminal.stdout_console(), records)
+
+
+@app.command()
+@settings_options("kb")
+def remove(
+    paths: Annotated[list[str], typer.Argument(help="Files to drop from the knowledge base.")],
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Drop files' chunks from a knowledge base (the files on disk are not touched)."""
+    from ragkb.cli.render import schema, terminal
+
+    knowledge = open_kb(settings_from(config, flags))
+    removed = knowledge.remove(paths)
+    if json_out:
+        schema.write_json(
+            {"kb": knowledge.name, "removed": [{"path": p, "chunks": n} for p, n in removed]}
+        )
+    else:
+        out = terminal.stdout_console()
+        for path, n in removed:
+            out.print(f"removed {terminal.safe(terminal.shown_path(path))} ({n} chunks)")
+
+
+@app.command()
+@settings_options("kb")
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Delete a knowledge base entirely."""
+    from ragkb.cli.render import schema, terminal
+
+    knowledge = open_kb(settings_from(config, flags))
+    info = knowledge.info()
+    if not yes:
+        if not sys.stdin.isatty():
+            raise errors.UsageError("reset needs --yes when not run from a terminal")
+        typer.confirm(
+            f"Delete knowledge base '{info.name}' ({info.files} files, {info.chunks} chunks)?",
+            abort=True,
+            err=True,
+        )
+    knowledge.reset()
+    if json_out:
+        schema.write_json({"kb": info.name, "deleted": True})
+    else:
+        terminal.stdout_console().print(f"deleted knowledge base '{terminal.safe(info.name)}'")

@@ -1,0 +1,54 @@
+"""`ragkb search`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ragkb.cli.app import app
+from ragkb.cli.commands.common import batch_items, open_kb, settings_from
+from ragkb.cli.options import (
+    RETRIEVAL_OPTIONS,
+    BatchOpt,
+    ConfigOpt,
+    JsonOpt,
+    QuietOpt,
+    VerboseOpt,
+    settings_options,
+)
+from ragkb.cli.render.logs import configure_logging
+
+
+@app.command()
+@settings_options(*RETRIEVAL_OPTIONS)
+def search(
+    query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
+    batch: BatchOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    config: ConfigOpt = None,
+    *,
+    flags: dict[str, Any],
+) -> None:
+    """Show the chunks closest to QUERY: file, page, score, text, and which would answer."""
+    from ragkb.cli.render import schema, terminal
+
+    configure_logging(verbose=verbose, quiet=quiet)
+    settings = settings_from(config, flags)
+    knowledge = open_kb(settings)
+    mode = settings.retrieval.mode
+    if batch is not None:
+        for item_id, text in batch_items(batch):
+            found = knowledge.retrieve(text)
+            data = schema.search_dict(text, knowledge.name, knowledge.metric, mode, found)
+            schema.write_jsonl({"id": item_id, **data})
+        return
+    if not query:
+        raise typer.BadParameter("give a QUERY or --batch FILE")
+    found = knowledge.retrieve(query)
+    if json_out:
+        schema.write_json(schema.search_dict(query, knowledge.name, knowledge.metric, mode, found))
+    else:
+        terminal.print_hits(terminal.stdout_console(), query, knowledge.metric, mode, found)

@@ -1,0 +1,64 @@
+"""The `ragkb` entry point: run a command and map every failure to its exit code, once."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from ragkb import errors
+from ragkb.cli.app import app
+from ragkb.cli.commands import ask, config, doctor, ingest, manage, search  # register commands
+from ragkb.cli.render.logs import configure_logging
+
+_COMMAND_MODULES = (ask, config, doctor, ingest, manage, search)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and map every failure to its documented exit code, in one place."""
+    configure_logging()
+    try:
+        result = app(args=argv, prog_name="ragkb", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except errors.RagkbError as exc:
+        _report_error(exc)
+        return exc.exit_code
+    except typer.Abort:
+        _stderr().print("aborted")
+        return errors.EXIT_INTERRUPTED
+    except typer.TyperException as exc:  # usage errors (typer vendors click's classes)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            _stderr().print(f"error: {exc}")
+        return errors.EXIT_USAGE
+    except KeyboardInterrupt:
+        _stderr().print("interrupted")
+        return errors.EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly.
+        sys.stderr.close()
+        return errors.EXIT_INTERNAL
+
+
+def _stderr() -> Any:
+    from ragkb.cli.render.terminal import stderr_console
+
+    return stderr_console()
+
+
+def _report_error(exc: errors.RagkbError) -> None:
+    from ragkb.cli.render.terminal import debug_enabled, safe
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(exc)
+    _stderr().print(f"[red]error:[/red] {safe(str(exc))}")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Rendering: the JSON contract (schema), the terminal views, the progress bar."""

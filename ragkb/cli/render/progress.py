@@ -1,0 +1,62 @@
+"""The ingest progress bar: rich on stderr, drawn only on a terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console
+
+    from ragkb.types import ProgressEvent
+
+
+class IngestProgress:
+    """A context manager yielding the callback for `KnowledgeBase.ingest`, or None."""
+
+    def __init__(self, console: Console, *, enabled: bool) -> None:
+        self._enabled = enabled and console.is_terminal
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files · {task.fields[chunks]} chunks · {task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> Callable[[ProgressEvent], None] | None:
+        if not self._enabled:
+            return None
+        self._bar.start()
+        self._task = self._bar.add_task("ingest", total=None, chunks=0, rate="")
+        return self._update
+
+    def _update(self, event: ProgressEvent) -> None:
+        elapsed = self._bar.tasks[0].elapsed or 0.0
+        rate = f"{event.chunks_done / elapsed:.0f} chunks/s" if elapsed > 0 else ""
+        self._bar.update(
+            self._task,
+            total=event.files_total or None,
+            completed=event.files_done,
+            chunks=event.chunks_done,
+            rate=rate,
+            description=event.stage,
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._enabled:
+            self._bar.stop()

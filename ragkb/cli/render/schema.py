@@ -1,0 +1,154 @@
+"""The JSON contract: every object that --json, --jsonl, HTTP and MCP return, built in one place.
+
+Keys are snake_case and stable: adding a key is fine, renaming or removing one breaks users.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ragkb.index.catalog import FileRecord
+    from ragkb.index.inventory import KnowledgeBaseInfo
+    from ragkb.query.retrieve import Retrieval
+    from ragkb.types import Answer, Evidence, Hit, IngestReport
+
+
+def write_json(data: Any, stream: TextIO | None = None) -> None:
+    """Write one JSON document and a newline."""
+    out = stream or sys.stdout
+    out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    out.flush()
+
+
+def write_jsonl(data: Any, stream: TextIO | None = None) -> None:
+    """Write one JSON object on one line."""
+    out = stream or sys.stdout
+    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def hit_dict(hit: Hit) -> dict[str, Any]:
+    """Return a hit as the documented JSON object."""
+    return {
+        "rank": hit.rank,
+        "source": hit.source,
+        "page": hit.page,
+        "section": hit.heading,
+        "score": hit.score,
+        "distance": hit.distance,
+        "text": hit.text,
+        "chunk_id": hit.chunk_id,
+    }
+
+
+def search_dict(
+    query: str, kb: str, metric: str, mode: str, retrieval: Retrieval
+) -> dict[str, Any]:
+    """Return the `search --json` object."""
+    relevant = {h.chunk_id for h in retrieval.relevant}
+    return {
+        "query": query,
+        "kb": kb,
+        "metric": metric,
+        "mode": mode,
+        "unknown_terms": list(retrieval.unknown_terms),
+        "refusal_reason": retrieval.verdict.reason,
+        "results": [{**hit_dict(h), "relevant": h.chunk_id in relevant} for h in retrieval.hits],
+    }
+
+
+def evidence_dict(e: Evidence) -> dict[str, Any]:
+    """Return an evidence quote as the documented JSON object."""
+    return {
+        "source": e.source,
+        "page": e.page,
+        "section": e.section,
+        "chunk_id": e.chunk_id,
+        "quote": e.quote,
+        "start": e.start,
+        "end": e.end,
+    }
+
+
+def answer_dict(answer: Answer, *, kb: str, with_id: Any = None) -> dict[str, Any]:
+    """Return the `ask --json` object."""
+    data: dict[str, Any] = {}
+    if with_id is not None:
+        data["id"] = with_id
+    data.update(
+        {
+            "question": answer.question,
+            "standalone_query": answer.standalone_query,
+            "kb": kb,
+            "answer": answer.text,
+            "refused": answer.refused,
+            "unknown_terms": list(answer.unknown_terms),
+            "refusal_reason": answer.refusal_reason,
+            "sources": [hit_dict(h) for h in answer.sources],
+            "evidence": [evidence_dict(e) for e in answer.evidence],
+            "invalid_citations": list(answer.invalid_citations),
+            "usage": asdict(answer.usage) if answer.usage else None,
+            "seconds": round(answer.seconds, 3),
+            "timings": answer.timings,
+        }
+    )
+    if answer.thinking:
+        data["thinking"] = answer.thinking
+    return data
+
+
+def ingest_dict(report: IngestReport) -> dict[str, Any]:
+    """Return the `ingest --json` object."""
+    return {
+        "kb": report.kb,
+        "dry_run": report.dry_run,
+        "added": list(report.added),
+        "updated": list(report.updated),
+        "unchanged": list(report.unchanged),
+        "removed": list(report.removed),
+        "failed": [{"path": f.path, "reason": f.reason} for f in report.failed],
+        "counts": {
+            "added": len(report.added),
+            "updated": len(report.updated),
+            "unchanged": len(report.unchanged),
+            "removed": len(report.removed),
+            "failed": len(report.failed),
+        },
+        "chunks_added": report.chunks_added,
+        "chunks_removed": report.chunks_removed,
+        "warnings": list(report.warnings),
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def kb_info_dict(info: KnowledgeBaseInfo) -> dict[str, Any]:
+    """Return a knowledge base's info as JSON."""
+    return {
+        "name": info.name,
+        "metric": info.metric,
+        "embedder": info.embedder,
+        "files": info.files,
+        "failed_files": info.failed_files,
+        "chunks": info.chunks,
+        "size_bytes": info.size_bytes,
+        "path": info.path,
+        "fingerprint": info.fingerprint,
+    }
+
+
+def file_dict(record: FileRecord) -> dict[str, Any]:
+    """Return a file record as JSON."""
+    return {
+        "path": record.path,
+        "status": record.status,
+        "reason": record.reason,
+        "chunks": record.chunks,
+        "pages": record.pages,
+        "size_bytes": record.size,
+        "file_hash": record.file_hash,
+        "ingested_at": record.ingested_at,
+    }

@@ -1,0 +1,284 @@
+"""Output for people: rich on stdout for results, on stderr for progress, warnings and errors.
+
+rich decides on colour (it honours NO_COLOR, FORCE_COLOR and whether the stream is a
+terminal). Every document text, file name and model output goes through `safe`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ragkb.cli.render.schema import kb_info_dict
+from ragkb.types import location
+
+if TYPE_CHECKING:
+    from ragkb.index.catalog import FileRecord
+    from ragkb.index.inventory import KnowledgeBaseInfo
+    from ragkb.query.retrieve import Retrieval
+    from ragkb.types import Answer, Evidence, Hit, IngestReport
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def stdout_console() -> Console:
+    """Return a console on stdout for results."""
+    return Console(highlight=False, soft_wrap=True, color_system=_color_system())
+
+
+def stderr_console() -> Console:
+    """Return a console on stderr for progress, warnings and errors."""
+    return Console(stderr=True, highlight=False, soft_wrap=True, color_system=_color_system())
+
+
+def _color_system() -> str | None:
+    # rich drops colours under NO_COLOR but keeps bold, dim and italic; no colour system at
+    # all writes no escape code, which is what NO_COLOR users (and the README) expect.
+    return None if os.environ.get("NO_COLOR") else "auto"
+
+
+def safe(text: str) -> str:
+    """Make document text harmless on a terminal: no control codes, no rich markup."""
+    return escape(_CONTROL.sub("", text))
+
+
+def shown_path(path: str) -> str:
+    """Return PATH relative to the working directory when it is under it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def print_hits(console: Console, query: str, metric: str, mode: str, retrieval: Retrieval) -> None:
+    """Print ranked hits for a person, marking those too weak for `ask` to answer from."""
+    hits = retrieval.hits
+    if not hits:
+        console.print(f"No results for [bold]{safe(query)}[/bold].")
+        return
+    relevant = {h.chunk_id for h in retrieval.relevant}
+    counted = f"{len(hits)} result" + ("" if len(hits) == 1 else "s")
+    console.print(f"[dim]{counted} · metric {metric} · mode {mode}[/dim]")
+    if retrieval.unknown_terms:
+        terms = ", ".join(retrieval.unknown_terms)
+        console.print(f"[yellow]the documents never mention: {safe(terms)}[/yellow]")
+    for hit in hits:
+        weak = "" if hit.chunk_id in relevant else "  [dim](below the relevance bar)[/dim]"
+        console.print(
+            f"\n[bold cyan]{hit.rank}.[/bold cyan] [bold]{safe(_label(hit))}[/bold]"
+            f"  [green]score {hit.score:.3f}[/green]{weak}"
+        )
+        console.print(safe(_preview(hit.text)))
+
+
+def _label(hit: Hit) -> str:
+    return location(shown_path(hit.source), hit.page, hit.heading)
+
+
+def _preview(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def print_refusal_reason(err: Console, answer: Answer) -> None:
+    """Say on stderr why ask refused."""
+    hint = " (refuse_unknown_terms = false turns this check off)" if answer.unknown_terms else ""
+    reason = f"{answer.refusal_reason or 'nothing relevant found'}; the model was not called{hint}"
+    err.print(f"[dim]{safe(reason)}[/dim]")
+
+
+def print_sources(console: Console, sources: Sequence[Hit]) -> None:
+    """Print the numbered sources under an answer."""
+    if not sources:
+        return
+    console.print("\n[bold]Sources[/bold]")
+    for n, hit in enumerate(sources, 1):
+        console.print(f"  [cyan][{n}][/cyan] {safe(_label(hit))}  [dim]score {hit.score:.2f}[/dim]")
+
+
+def print_evidence(console: Console, evidence: Sequence[Evidence]) -> None:
+    """Print the verbatim quotes that support an answer."""
+    if not evidence:
+        return
+    console.print("\n[bold]Evidence[/bold]")
+    for e in evidence:
+        where = location(shown_path(e.source), e.page, e.section)
+        quote = " ".join(e.quote.split()) + ("…" if e.trimmed else "")
+        console.print(f"  [italic]“{safe(quote)}”[/italic]\n    [dim]— {safe(where)}[/dim]")
+
+
+def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
+    """Print sources, evidence and any warnings after a streamed answer."""
+    if answer.invalid_citations:
+        bad = ", ".join(f"[{n}]" for n in answer.invalid_citations)
+        err.print(f"[yellow]warning:[/yellow] the answer cited {safe(bad)}, which match no source")
+    print_sources(console, answer.sources)
+    print_evidence(console, answer.evidence)
+    if answer.usage and answer.usage.dropped_chunks:
+        err.print(
+            f"[dim]{answer.usage.dropped_chunks} retrieved chunks left out to fit "
+            f"n_ctx {answer.usage.n_ctx}[/dim]"
+        )
+    if answer.usage and answer.usage.completion_tokens >= answer.usage.max_tokens:
+        err.print(
+            f"[dim]the answer stopped at max_tokens ({answer.usage.max_tokens}); "
+            "--max-tokens allows longer answers[/dim]"
+        )
+
+
+def print_prompt(console: Console, messages: Sequence[dict[str, str]], tokens: int) -> None:
+    """Print the exact messages the model receives."""
+    for m in messages:
+        console.print(f"[bold magenta]--- {m['role']} ---[/bold magenta]")
+        console.print(safe(m["content"]))
+    console.print(f"[dim]--- {tokens} prompt tokens ---[/dim]")
+
+
+def print_ingest(
+    console: Console, report: IngestReport, err: Console, *, warnings: bool = True
+) -> None:
+    """Print an ingest summary table and every failure with its reason; warnings to ERR."""
+    title = f"ingest into '{report.kb}'" + (" (dry run: nothing written)" if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("files")
+    table.add_column("count", justify="right")
+    for name, items in (
+        ("new", report.added),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("removed", report.removed),
+        ("failed", report.failed),
+    ):
+        table.add_row(name, str(len(items)))
+    console.print(table)
+    if not report.dry_run:
+        console.print(
+            f"chunks added {report.chunks_added}, removed {report.chunks_removed}, "
+            f"in {report.seconds:.1f} s"
+        )
+    if report.dry_run:
+        for label, items in (
+            ("add", report.added),
+            ("update", report.updated),
+            ("remove", report.removed),
+        ):
+            for path in items:
+                console.print(f"  would {label}: {safe(shown_path(path))}")
+    for failure in report.failed:
+        console.print(
+            f"[red]failed:[/red] {safe(shown_path(failure.path))}: {safe(failure.reason)}"
+        )
+    for warning in report.warnings if warnings else ():
+        err.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+
+
+def print_kb_list(console: Console, infos: Iterable[KnowledgeBaseInfo]) -> None:
+    """Print the knowledge bases as a table."""
+    table = Table()
+    for col in ("name", "metric", "files", "chunks", "size"):
+        table.add_column(col, justify="right" if col in ("files", "chunks", "size") else "left")
+    rows = 0
+    for info in infos:
+        table.add_row(
+            safe(info.name),
+            info.metric or "?",
+            str(info.files),
+            str(info.chunks),
+            _size(info.size_bytes),
+        )
+        rows += 1
+    if rows:
+        console.print(table)
+    else:
+        console.print("No knowledge bases yet: create one with `ragkb ingest PATH`.")
+
+
+def print_kb_stats(console: Console, info: KnowledgeBaseInfo) -> None:
+    """Print one knowledge base's details."""
+    table = Table(
+        show_header=False, title=f"knowledge base '{safe(info.name)}'", title_justify="left"
+    )
+    table.add_column("key")
+    table.add_column("value")
+    shown = kb_info_dict(info)
+    for key, value in shown.items():
+        if key == "fingerprint":
+            for fk, fv in value.items():
+                if fk not in shown:  # metric and embedder are already rows of their own
+                    table.add_row(fk, safe(str(fv)))
+        elif key == "size_bytes":
+            table.add_row("size", _size(value))
+        else:
+            table.add_row(key, safe(str(value)))
+    console.print(table)
+
+
+def print_files(console: Console, records: Sequence[FileRecord]) -> None:
+    """Print the files of a knowledge base."""
+    import datetime
+
+    table = Table()
+    table.add_column("file", overflow="fold")  # a path cut short would name no file
+    table.add_column("status", overflow="fold")
+    for col in ("chunks", "pages", "hash", "ingested"):
+        table.add_column(col, no_wrap=True)
+    for r in records:
+        when = datetime.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
+        status = r.status if r.status == "ok" else f"{r.status}: {r.reason}"
+        table.add_row(
+            safe(shown_path(r.path)),
+            safe(status),
+            str(r.chunks),
+            "" if r.pages is None else str(r.pages),
+            r.file_hash[:12],
+            when,
+        )
+    console.print(table)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def print_eval(console: Console, report: dict[str, Any]) -> None:
+    """Print the eval metrics table."""
+    metrics = report["metrics"]
+    names = list(next(iter(metrics.values())).keys())
+    table = Table(
+        title=f"eval {report['gold']} · mode {report['mode']} · min_score {report['min_score']}",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    for group in metrics:
+        table.add_column(group, justify="right")
+    for name in names:
+        table.add_row(
+            name, *("" if metrics[g].get(name) is None else str(metrics[g][name]) for g in metrics)
+        )
+    console.print(table)
+    kinds = report.get("kinds") or {}
+    if len(kinds) > 1:
+        columns = ("questions", "hit@1", "hit@5", "mrr", "refusal_rate_absent")
+        by_kind = Table(title="by kind of question", title_justify="left")
+        by_kind.add_column("kind")
+        for column in columns:
+            by_kind.add_column(column, justify="right")
+        for kind, values in kinds.items():
+            by_kind.add_row(kind, *("" if values[c] is None else str(values[c]) for c in columns))
+        console.print(by_kind)
+
+
+def debug_enabled() -> bool:
+    """Return whether tracebacks should be shown (RAGKB_DEBUG=1)."""
+    return os.environ.get("RAGKB_DEBUG", "") not in ("", "0")

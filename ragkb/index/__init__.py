@@ -1,0 +1,1 @@
+"""What a knowledge base stores: catalog (SQLite), vectors (Chroma), keywords, fingerprint."""

@@ -1,0 +1,249 @@
+"""The knowledge base's own record, in SQLite: settings fingerprint, files and chunk texts.
+
+Listing and stats read only this file, so they never import chromadb or load a model.
+Chunk texts and their keyword tokens live here too: the keyword index is rebuilt from them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CATALOG_FILE = "catalog.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    file_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    pages INTEGER,
+    ingested_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    text TEXT NOT NULL,
+    keywords TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path, idx);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One file as the knowledge base knows it."""
+
+    path: str
+    file_hash: str
+    size: int
+    chunks: int
+    pages: int | None
+    ingested_at: float
+    status: str  # "ok" | "failed"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """One stored chunk with its keyword tokens (space-separated)."""
+
+    chunk_id: str
+    path: str
+    index: int
+    page: int | None
+    heading: str | None
+    text: str
+    keywords: str
+
+
+class Catalog:
+    """SQLite file beside the vector store; every write is one transaction.
+
+    Nothing is created until the first write: reading the catalog of a knowledge base that
+    does not exist yet finds no files, no chunks and no meta (so a dry run writes nothing).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / CATALOG_FILE
+        self._connection: sqlite3.Connection | None = None
+
+    def exists(self) -> bool:
+        """Return whether the catalog file exists (anything was ever ingested)."""
+        return self._connection is not None or has_catalog(self.directory)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(self.path, timeout=30)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.executescript(_SCHEMA)
+        return self._connection
+
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        """The database for a read; an in-memory empty one while the file does not exist."""
+        if self._connection is None and not has_catalog(self.directory):
+            empty = sqlite3.connect(":memory:")
+            empty.executescript(_SCHEMA)
+            return empty
+        return self._db
+
+    def close(self) -> None:
+        """Close the database; the next use opens it again."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # -- meta -------------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        """Return a JSON value stored under KEY, or None."""
+        row = self._reader.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON value under KEY."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value))
+            )
+
+    def generation(self) -> int:
+        """Return a number that changes whenever chunks change (keyword index staleness)."""
+        return int(self.get_meta("generation") or 0)
+
+    # -- files ------------------------------------------------------------------------
+    def files(self) -> list[FileRecord]:
+        """Return every file record, sorted by path."""
+        rows = self._reader.execute(
+            "SELECT path, file_hash, size, chunks, pages, ingested_at, status, reason "
+            "FROM files ORDER BY path"
+        )
+        return [FileRecord(*row) for row in rows]
+
+    def file(self, path: str) -> FileRecord | None:
+        """Return the record of PATH, or None."""
+        row = self._reader.execute(
+            "SELECT path, file_hash, size, chunks, pages, ingested_at, status, reason "
+            "FROM files WHERE path = ?",
+            (path,),
+        ).fetchone()
+        return FileRecord(*row) if row else None
+
+    def record_file(self, record: FileRecord, chunks: Iterable[ChunkRecord]) -> None:
+        """Replace PATH's chunks and record the file, atomically."""
+        with self._db:
+            self._db.execute("DELETE FROM chunks WHERE path = ?", (record.path,))
+            self._db.executemany(
+                "INSERT INTO chunks(chunk_id, path, idx, page, heading, text, keywords) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (c.chunk_id, c.path, c.index, c.page, c.heading, c.text, c.keywords)
+                    for c in chunks
+                ),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO files(path, file_hash, size, chunks, pages, ingested_at,"
+                " status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.path,
+                    record.file_hash,
+                    record.size,
+                    record.chunks,
+                    record.pages,
+                    record.ingested_at,
+                    record.status,
+                    record.reason,
+                ),
+            )
+            self._bump()
+
+    def forget_file(self, path: str) -> int:
+        """Drop PATH and its chunks; return how many chunks it had."""
+        with self._db:
+            n = self._db.execute("DELETE FROM chunks WHERE path = ?", (path,)).rowcount
+            self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+            self._bump()
+        return n
+
+    def _bump(self) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)",
+            (json.dumps(time.time_ns()),),
+        )
+
+    # -- chunks -----------------------------------------------------------------------
+    def chunk_count(self) -> int:
+        """Return the number of stored chunks."""
+        return int(self._reader.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self, path: str | None = None) -> list[str]:
+        """Return chunk ids, of one file or of all, in a stable order."""
+        if path is None:
+            rows = self._reader.execute("SELECT chunk_id FROM chunks ORDER BY path, idx")
+        else:
+            rows = self._reader.execute(
+                "SELECT chunk_id FROM chunks WHERE path = ? ORDER BY idx", (path,)
+            )
+        return [r[0] for r in rows]
+
+    def iter_chunks(self) -> Iterator[ChunkRecord]:
+        """Yield every chunk in a stable order."""
+        rows = self._reader.execute(
+            "SELECT chunk_id, path, idx, page, heading, text, keywords FROM chunks "
+            "ORDER BY path, idx"
+        )
+        for row in rows:
+            yield ChunkRecord(*row)
+
+    def sample_texts(self, limit: int) -> list[str]:
+        """Return up to LIMIT chunk texts, spread over the corpus (ids are hashes), stable."""
+        rows = self._reader.execute("SELECT text FROM chunks ORDER BY chunk_id LIMIT ?", (limit,))
+        return [r[0] for r in rows]
+
+    def chunks_by_id(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
+        """Return the chunks with the given ids."""
+        wanted = list(ids)
+        out: dict[str, ChunkRecord] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._reader.execute(
+                "SELECT chunk_id, path, idx, page, heading, text, keywords FROM chunks "
+                f"WHERE chunk_id IN ({marks})",
+                part,
+            )
+            for row in rows:
+                out[row[0]] = ChunkRecord(*row)
+        return out
+
+
+def kb_dir(home: Path, kb: str) -> Path:
+    """Return the folder of knowledge base KB under the data home."""
+    return home / "kbs" / kb
+
+
+def has_catalog(directory: Path) -> bool:
+    """Return whether DIRECTORY holds a knowledge base (anything was ever ingested into it)."""
+    return (directory / CATALOG_FILE).is_file()
+
+
+def list_kb_names(home: Path) -> list[str]:
+    """Return the names of the knowledge bases under HOME."""
+    root = home / "kbs"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if has_catalog(p))

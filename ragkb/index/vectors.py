@@ -1,0 +1,183 @@
+"""Vectors: one Chroma collection per knowledge base, embedded or on a Chroma server."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ragkb.errors import ConfigError, RagkbError, StoreMismatchError
+from ragkb.types import VectorMatch
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+METRICS = ("cosine", "l2")
+
+
+def distance_to_score(distance: float, metric: str) -> float:
+    """Turn a Chroma distance into a similarity on one scale for both metrics.
+
+    Vectors are L2-normalised, so for cosine distance d = 1 - cos and for Chroma's squared
+    L2 distance d = 2 - 2 cos: both map back to the cosine similarity.
+    """
+    if metric == "cosine":
+        return 1.0 - distance
+    if metric == "l2":
+        return 1.0 - distance / 2.0
+    raise ConfigError(f"unknown metric {metric!r}")
+
+
+def score_to_distance(score: float, metric: str) -> float:
+    """Turn a similarity back into the distance the store would report (the inverse)."""
+    if metric == "cosine":
+        return 1.0 - score
+    if metric == "l2":
+        return 2.0 - 2.0 * score
+    raise ConfigError(f"unknown metric {metric!r}")
+
+
+def collection_name(kb: str) -> str:
+    """Return the Chroma collection name for knowledge base KB."""
+    return f"ragkb_{kb}"
+
+
+@functools.cache
+def _client(path: str | None, url: str) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if url:
+        parsed = urlparse(url)
+        if not parsed.hostname:
+            raise ConfigError(f"store_url {url!r}: expected http://host:port")
+        return chromadb.HttpClient(
+            host=parsed.hostname,
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=chroma_settings,
+        )
+    assert path is not None
+    return chromadb.PersistentClient(path=path, settings=chroma_settings)
+
+
+class ChromaStore:
+    """The chunks' vectors, with their source metadata, in one Chroma collection."""
+
+    def __init__(self, *, kb: str, metric: str, path: Path | None, url: str = "") -> None:
+        if metric not in METRICS:
+            raise ConfigError(f"metric {metric!r}: expected one of {', '.join(METRICS)}")
+        self.kb = kb
+        self.metric = metric
+        self._path = None if url else str(path)
+        self._url = url
+        self._collection: Collection | None = None
+
+    def _coll(self) -> Collection:
+        if self._collection is None:
+            try:
+                client = _client(self._path, self._url)
+                self._collection = client.get_or_create_collection(
+                    collection_name(self.kb),
+                    configuration={"hnsw": {"space": self.metric}},
+                    metadata={"ragkb_metric": self.metric},
+                    embedding_function=None,
+                )
+            except ConfigError:
+                raise
+            except Exception as exc:  # chromadb raises many unrelated types for one failure
+                where = self._url or self._path
+                raise RagkbError(f"vector store at {where}: {exc}") from exc
+            actual = _space_of(self._collection)
+            if actual and actual != self.metric:
+                raise StoreMismatchError(
+                    f"knowledge base '{self.kb}': its vector store uses metric {actual}, "
+                    f"not {self.metric}; the metric is fixed at creation"
+                )
+        return self._collection
+
+    def count(self) -> int:
+        """Return the number of stored vectors."""
+        return int(self._coll().count())
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        metadatas: Sequence[dict[str, Any]],
+        documents: Sequence[str],
+    ) -> None:
+        """Insert or replace vectors, in batches the client accepts."""
+        coll = self._coll()
+        step = max(1, min(5000, _max_batch(coll)))
+        for start in range(0, len(ids), step):
+            end = start + step
+            coll.upsert(
+                ids=list(ids[start:end]),
+                embeddings=[list(e) for e in embeddings[start:end]],
+                metadatas=[dict(m) for m in metadatas[start:end]],
+                documents=list(documents[start:end]),
+            )
+
+    def delete_source(self, source: str) -> None:
+        """Delete every vector whose chunk came from SOURCE."""
+        self._coll().delete(where={"source": source})
+
+    def all_ids(self) -> list[str]:
+        """Return every stored id."""
+        return list(self._coll().get(include=[])["ids"])
+
+    def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]:
+        """Return the N nearest chunks, closest first."""
+        coll = self._coll()
+        total = coll.count()
+        if total == 0:
+            return []
+        got = coll.query(
+            query_embeddings=[list(embedding)],
+            n_results=min(n, total),
+            include=["distances"],
+        )
+        ids = got["ids"][0]
+        distances = (got.get("distances") or [[]])[0]
+        return [VectorMatch(i, float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """Return the stored vectors of IDS."""
+        if not ids:
+            return {}
+        got = self._coll().get(ids=list(ids), include=["embeddings"])
+        vectors = got.get("embeddings")
+        if vectors is None:
+            return {}
+        return {i: [float(x) for x in v] for i, v in zip(got["ids"], vectors, strict=True)}
+
+    def drop(self) -> None:
+        """Delete the whole collection."""
+        client = _client(self._path, self._url)
+        try:
+            client.delete_collection(collection_name(self.kb))
+        except Exception as exc:  # NotFoundError's type differs between chromadb versions
+            if "does not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
+                raise RagkbError(f"vector store: cannot delete '{self.kb}': {exc}") from exc
+        self._collection = None
+
+
+def _space_of(collection: Collection) -> str | None:
+    config = getattr(collection, "configuration", None) or {}
+    hnsw = config.get("hnsw") if isinstance(config, dict) else None
+    if isinstance(hnsw, dict) and hnsw.get("space"):
+        return str(hnsw["space"])
+    meta = collection.metadata or {}
+    return meta.get("ragkb_metric") or meta.get("hnsw:space")
+
+
+def _max_batch(collection: Collection) -> int:
+    try:
+        return int(collection._client.get_max_batch_size())
+    except Exception:  # older clients lack it; Chroma's documented floor is 5461
+        return 5000

@@ -1,0 +1,153 @@
+"""Split documents into chunks sized by the embedder's tokenizer.
+
+Chunks follow paragraphs and sentences (English . ! ? and Chinese 。！？；…), never cross a
+page or heading, and never exceed the embedder's window: a longer input would be silently
+truncated by the model. Every chunk's text is an exact slice of its section's text, so a
+quote taken from a chunk is a quote from the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ragkb.language import split_sentences, trimmed_span
+from ragkb.types import Chunk, Document, Section
+
+# Bump when the splitting rules change: knowledge bases built by another version re-chunk.
+CHUNKER_VERSION = 3  # 2: PDF contents/index lines dropped; 3: run-together pages re-read
+
+CountTokens = Callable[[str], int]
+TokenOffsets = Callable[[str], list[tuple[int, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """A sentence (or table row, or piece of an over-long sentence) as a span of the section."""
+
+    start: int
+    end: int
+    tokens: int
+
+
+def chunk_document(
+    document: Document,
+    *,
+    count_tokens: CountTokens,
+    token_offsets: TokenOffsets,
+    chunk_tokens: int,
+    overlap_tokens: int,
+    max_tokens: int,
+) -> list[Chunk]:
+    """Split every section of DOCUMENT into chunks of at most min(chunk_tokens, max_tokens)."""
+    limit = max(1, min(chunk_tokens, max_tokens))
+    overlap = min(overlap_tokens, limit // 2)
+    chunks: list[Chunk] = []
+    for section in document.sections:
+        for text, tokens in _chunk_section(section, count_tokens, token_offsets, limit, overlap):
+            chunks.append(
+                Chunk(
+                    text=text,
+                    index=len(chunks),
+                    page=section.page,
+                    heading=section.heading,
+                    tokens=tokens,
+                )
+            )
+    return chunks
+
+
+def _chunk_section(
+    section: Section,
+    count_tokens: CountTokens,
+    token_offsets: TokenOffsets,
+    limit: int,
+    overlap: int,
+) -> Iterator[tuple[str, int]]:
+    text = section.text
+    spans = _row_spans(text) if section.is_table else split_sentences(text)
+    units: list[_Unit] = []
+    for start, end in spans:
+        tokens = count_tokens(text[start:end])
+        if tokens <= limit:
+            units.append(_Unit(start, end, tokens))
+        else:
+            units.extend(_split_long(text, start, end, token_offsets, count_tokens, limit))
+    yield from _pack(text, units, count_tokens, limit, overlap)
+
+
+def _row_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        spans.extend(trimmed_span(text, pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _split_long(
+    text: str,
+    start: int,
+    end: int,
+    token_offsets: TokenOffsets,
+    count_tokens: CountTokens,
+    limit: int,
+) -> Iterator[_Unit]:
+    """Cut an over-long sentence into pieces of at most LIMIT tokens, at word starts if possible."""
+    piece = text[start:end]
+    offsets = token_offsets(piece)
+    i = 0
+    while i < len(offsets):
+        j = min(i + limit, len(offsets))
+        if j < len(offsets):
+            # Prefer to cut where the next token starts after whitespace (not inside a word).
+            for k in range(j, i + limit // 2, -1):
+                if offsets[k][0] > 0 and piece[offsets[k][0] - 1].isspace():
+                    j = k
+                    break
+        while True:
+            cut_end = offsets[j][0] if j < len(offsets) else len(piece)
+            spans = trimmed_span(piece, offsets[i][0], cut_end)
+            tokens = count_tokens(piece[spans[0][0] : spans[0][1]]) if spans else 0
+            if tokens <= limit or j - i <= 1:
+                break
+            # Tokenisation of a slice can differ from the whole: shrink and cut again, so
+            # no text between i and j is lost.
+            j = max(i + 1, j - (tokens - limit))
+        for s, e in spans:
+            yield _Unit(start + s, start + e, tokens)
+        i = j
+
+
+def _pack(
+    text: str,
+    units: list[_Unit],
+    count_tokens: CountTokens,
+    limit: int,
+    overlap: int,
+) -> Iterator[tuple[str, int]]:
+    """Greedily pack units into chunks; carry trailing units up to OVERLAP tokens forward."""
+    i = 0
+    while i < len(units):
+        j = i
+        total = 0
+        while j < len(units) and total + units[j].tokens <= limit:
+            total += units[j].tokens
+            j += 1
+        j = max(j, i + 1)
+        chunk_text = text[units[i].start : units[j - 1].end]
+        tokens = count_tokens(chunk_text)
+        while tokens > limit and j - i > 1:  # joining can add tokens (spaces, newlines)
+            j -= 1
+            chunk_text = text[units[i].start : units[j - 1].end]
+            tokens = count_tokens(chunk_text)
+        yield chunk_text, tokens
+        if j >= len(units):
+            return
+        # Step back over trailing units that fit in the overlap, but always make progress.
+        back = j
+        carried = 0
+        while back - 1 > i and carried + units[back - 1].tokens <= overlap:
+            back -= 1
+            carried += units[back].tokens
+        i = back

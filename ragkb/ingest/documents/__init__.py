@@ -1,0 +1,38 @@
+"""Load PDF, DOCX, TXT and Markdown files into Documents of text Sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragkb.errors import DocumentError
+from ragkb.ingest.documents.docx import load_docx
+from ragkb.ingest.documents.pdf import load_pdf
+from ragkb.ingest.documents.reasons import EMPTY, NOT_FOUND
+from ragkb.ingest.documents.text import load_text
+from ragkb.types import Document
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".pdf", ".docx", ".txt", ".md", ".markdown"})
+
+
+def load_document(path: str | Path, *, display_path: str | None = None) -> Document:
+    """Read one supported file into a Document, or raise DocumentError saying why not."""
+    file = Path(path)
+    shown = display_path or str(path)
+    suffix = file.suffix.lower()
+    if not file.exists():
+        raise DocumentError(shown, NOT_FOUND)
+    if not file.is_file():
+        raise DocumentError(shown, f"{NOT_FOUND} (a directory, not a file)")
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(shown, f"unsupported file type ({suffix or 'no extension'})")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise DocumentError(shown, f"cannot read ({exc.strerror or exc})") from exc
+    if not data:
+        raise DocumentError(shown, EMPTY)
+    if suffix == ".pdf":
+        return load_pdf(data, shown)
+    if suffix == ".docx":
+        return load_docx(data, shown)
+    return load_text(data, shown, markdown=suffix != ".txt")

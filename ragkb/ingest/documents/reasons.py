@@ -1,0 +1,11 @@
+"""Why a file could not be read, in the words a user sees."""
+
+from __future__ import annotations
+
+EMPTY = "empty file"
+NOT_FOUND = "not found"
+ENCRYPTED = "encrypted (password needed)"
+NO_TEXT = "no extractable text (scanned image? OCR is not done)"
+CORRUPT_PDF = "corrupt or truncated PDF"
+CORRUPT_DOCX = "corrupt or not a real DOCX file"
+GLYPH_NAMES = "glyph names instead of text (font without a Unicode map)"

@@ -1,0 +1,125 @@
+"""An ingest from start to end: check the fingerprint, plan, lock, apply, refresh the indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragkb.index.manifest import Fingerprint, check_fingerprint
+from ragkb.ingest.apply import Syncer
+from ragkb.ingest.discover import discover
+from ragkb.ingest.lock import acquire_lock
+from ragkb.ingest.plan import SyncPlan, plan_sync
+from ragkb.types import IngestReport
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ragkb.parts import Parts
+    from ragkb.types import Progress
+
+# The ONNX twin of the embedder is checked on this many stored chunks (and fixed probes).
+TWIN_SAMPLE_CHUNKS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """How one ingest runs (from the ingest and chunking settings)."""
+
+    chunk_tokens: int
+    overlap_tokens: int
+    max_file_bytes: int
+    file_timeout_s: float
+    batch_chunks: int
+    prune: bool
+
+
+def run_ingest(
+    paths: Sequence[str],
+    *,
+    kb: str,
+    directory: Path,
+    parts: Parts,
+    options: IngestOptions,
+    fingerprint: Callable[[int | None], Fingerprint],
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Make knowledge base KB (in DIRECTORY) match the files under PATHS.
+
+    FINGERPRINT(dimension) is what the current settings would record; it is checked against
+    the stored one before anything is planned, and again with the vector size once the
+    embedder has loaded, then recorded.
+    """
+    catalog = parts.catalog
+    if dry_run:
+        plan, _ = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
+        return _dry_run_report(kb, plan)
+    if not catalog.exists():
+        files, _, failures = discover(paths)
+        if not files:  # a mistyped path or --kb must not leave an empty knowledge base
+            return IngestReport(kb=kb, failed=tuple(failures))
+    lock = acquire_lock(directory)
+    try:
+        plan, rechunk = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
+
+        def record_fingerprint() -> None:
+            current = fingerprint(parts.embedder.dimension)  # loads the embedder
+            stored = catalog.get_meta("fingerprint")
+            check_fingerprint(stored, current, kb=kb)
+            if stored != current:
+                catalog.set_meta("fingerprint", current)
+
+        syncer = Syncer(
+            kb=kb,
+            catalog=catalog,
+            vectors=parts.vectors,
+            embedder=parts.embedder,
+            before_first_file=record_fingerprint,
+            chunk_tokens=options.chunk_tokens,
+            overlap_tokens=options.overlap_tokens,
+            file_timeout_s=options.file_timeout_s,
+            batch_chunks=options.batch_chunks,
+            progress=progress,
+        )
+        report = syncer.apply(plan)
+        if report.added or report.updated or report.removed or rechunk:
+            parts.keywords.rebuild(catalog)
+        parts.query_encoder.prepare(catalog.sample_texts(TWIN_SAMPLE_CHUNKS))
+        return report
+    finally:
+        lock.release()
+
+
+def _plan(
+    paths: Sequence[str],
+    *,
+    parts: Parts,
+    kb: str,
+    options: IngestOptions,
+    fingerprint: Callable[[int | None], Fingerprint],
+) -> tuple[SyncPlan, bool]:
+    """Plan a sync of PATHS; return the plan and whether every file must be re-chunked."""
+    catalog = parts.catalog
+    rechunk = check_fingerprint(catalog.get_meta("fingerprint"), fingerprint(None), kb=kb)
+    plan = plan_sync(
+        catalog,
+        paths,
+        prune=options.prune,
+        rechunk=rechunk,
+        max_file_bytes=options.max_file_bytes,
+    )
+    return plan, rechunk
+
+
+def _dry_run_report(kb: str, plan: SyncPlan) -> IngestReport:
+    return IngestReport(
+        kb=kb,
+        added=tuple(c.path for c in plan.new),
+        updated=tuple(c.path for c in plan.changed),
+        unchanged=tuple(c.path for c in plan.unchanged),
+        removed=tuple(plan.removed),
+        failed=tuple(plan.failed),
+        dry_run=True,
+    )

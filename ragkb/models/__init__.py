@@ -1,0 +1,1 @@
+"""The models: embedders and their ONNX twin, generators (llama.cpp, OpenAI API), reranker."""

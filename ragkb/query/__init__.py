@@ -1,0 +1,1 @@
+"""Answering: rank candidates, judge relevance, pack the prompt, stream, quote evidence, chat."""

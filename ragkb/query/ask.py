@@ -1,0 +1,209 @@
+"""The ask pipeline: retrieve, refuse or pack the prompt, stream the answer, quote evidence."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragkb.language import language_of
+from ragkb.query.chat import MAX_REWRITE_TOKENS
+from ragkb.query.evidence import drop_invalid_citations, select_evidence
+from ragkb.query.prompting import (
+    NO_THINK_SWITCH,
+    REFUSAL_TEXT,
+    PackedPrompt,
+    Turn,
+    pack_prompt,
+    rewrite_messages,
+)
+from ragkb.query.thinking import ThinkingFilter
+from ragkb.types import Answer, AskEvent, DoneEvent, Sampling, SourcesEvent, TextEvent, Usage
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ragkb.parts import Parts
+    from ragkb.query.chat import ChatSession
+    from ragkb.query.retrieve import Retrieval
+    from ragkb.types import Hit
+
+log = logging.getLogger(__name__)
+
+# (query, words the user typed) -> ranked hits and the verdict on them
+Retrieve = Callable[[str, str], "Retrieval"]
+# Follow-up rewriting is deterministic and short.
+REWRITE_SAMPLING = Sampling(MAX_REWRITE_TOKENS, 0.0, 1.0, 1, 1.0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class AskOptions:
+    """How an answer is prompted, sampled and shown (from the generation settings)."""
+
+    system_prompt: str
+    sampling: Sampling
+    no_think: bool  # append Qwen3's /no_think switch to the question
+    show_thinking: bool
+    evidence: bool
+
+
+def ask_stream(
+    question: str,
+    *,
+    parts: Parts,
+    options: AskOptions,
+    retrieve: Retrieve,
+    session: ChatSession | None = None,
+) -> Iterator[AskEvent]:
+    """Retrieve, then stream the answer; refuse without calling the model if nothing fits."""
+    started = time.monotonic()
+    query = question
+    if session is not None:
+        query = session.standalone_query(
+            question, lambda history, q: rewrite(history, q, parts=parts, options=options)
+        )
+    retrieval = retrieve(query, question)
+    timings = {"retrieve": time.monotonic() - started}
+    if not retrieval.relevant:
+        yield SourcesEvent((), True, query)
+        yield DoneEvent(
+            Answer(
+                question=question,
+                text=REFUSAL_TEXT[language_of(question)],
+                sources=(),
+                refused=True,
+                usage=None,
+                standalone_query=query,
+                seconds=time.monotonic() - started,
+                timings=_rounded(timings),
+                unknown_terms=retrieval.unknown_terms,
+                refusal_reason=retrieval.verdict.reason,
+            )
+        )
+        return
+    packed = pack(question, retrieval.relevant, parts=parts, options=options, session=session)
+    yield SourcesEvent(packed.sources, False, query)
+    generated = _Generated()
+    yield from _stream_answer(packed, parts=parts, options=options, into=generated)
+    text, invalid = drop_invalid_citations(generated.text.strip(), len(packed.sources))
+    timings["first_token"] = generated.first_token_s
+    timings["generate"] = generated.seconds
+    quotes = ()
+    if options.evidence:
+        evidence_started = time.monotonic()
+        quotes = select_evidence(
+            query,
+            text,
+            packed.sources,
+            embed=parts.query_encoder.embed_passages,
+            idf=parts.keywords.idf(parts.catalog),
+        )
+        timings["evidence"] = time.monotonic() - evidence_started
+    if session is not None:
+        session.add(question, text, query)
+    usage = Usage(
+        prompt_tokens=packed.prompt_tokens,
+        completion_tokens=generated.completion_tokens,
+        n_ctx=parts.generator.n_ctx,
+        max_tokens=options.sampling.max_tokens,
+        dropped_chunks=packed.dropped_chunks,
+        trimmed_turns=packed.trimmed_turns,
+    )
+    yield DoneEvent(
+        Answer(
+            question=question,
+            text=text,
+            sources=packed.sources,
+            refused=False,
+            usage=usage,
+            standalone_query=query,
+            evidence=quotes,
+            invalid_citations=invalid,
+            thinking=generated.thinking or None,
+            seconds=time.monotonic() - started,
+            timings=_rounded(timings),
+        )
+    )
+
+
+def pack(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    parts: Parts,
+    options: AskOptions,
+    session: ChatSession | None = None,
+) -> PackedPrompt:
+    """Return the exact messages the model gets for QUESTION over HITS."""
+    generator = parts.generator
+    packed = pack_prompt(
+        question,
+        hits,
+        system_prompt=options.system_prompt,
+        history=session.history if session else (),
+        count_tokens=generator.count_tokens,
+        n_ctx=generator.n_ctx,
+        max_tokens=options.sampling.max_tokens,
+        question_suffix=NO_THINK_SWITCH if options.no_think else "",
+    )
+    log.info(
+        "prompt %d tokens + max_tokens %d <= n_ctx %d; %d chunks in, %d dropped for budget",
+        packed.prompt_tokens,
+        options.sampling.max_tokens,
+        generator.n_ctx,
+        len(packed.sources),
+        packed.dropped_chunks,
+    )
+    return packed
+
+
+def rewrite(history: list[Turn], question: str, *, parts: Parts, options: AskOptions) -> str:
+    """Ask the model to make a follow-up QUESTION stand on its own."""
+    suffix = NO_THINK_SWITCH if options.no_think else ""
+    messages = rewrite_messages(history, question, suffix)
+    return "".join(d.text for d in parts.generator.stream(messages, REWRITE_SAMPLING))
+
+
+@dataclass(slots=True)
+class _Generated:
+    """What streaming produced: the shown text, its reasoning, token count and times."""
+
+    text: str = ""
+    thinking: str = ""
+    completion_tokens: int = 0
+    first_token_s: float = 0.0
+    seconds: float = 0.0
+
+
+def _stream_answer(
+    packed: PackedPrompt, *, parts: Parts, options: AskOptions, into: _Generated
+) -> Iterator[TextEvent]:
+    """Stream the model's answer as TextEvents, <think> blocks held back unless shown."""
+    thinking = ThinkingFilter()
+    pieces: list[str] = []
+    started = time.monotonic()
+    first_token_at: float | None = None
+    for delta in parts.generator.stream(packed.messages, options.sampling):
+        if first_token_at is None and delta.text:
+            first_token_at = time.monotonic()
+        if delta.completion_tokens is not None:
+            into.completion_tokens = delta.completion_tokens
+        shown = delta.text if options.show_thinking else thinking.feed(delta.text)
+        if shown:
+            pieces.append(shown)
+            yield TextEvent(shown)
+    tail = "" if options.show_thinking else thinking.flush()
+    if tail:
+        pieces.append(tail)
+        yield TextEvent(tail)
+    finished = time.monotonic()
+    into.text = "".join(pieces)
+    into.thinking = thinking.thinking
+    into.first_token_s = (first_token_at or finished) - started
+    into.seconds = finished - started
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {name: round(seconds, 3) for name, seconds in timings.items()}

@@ -1,0 +1,181 @@
+"""Rank the chunks for a query: vector, keyword or both fused by rank, then rerank or MMR."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragkb.index.vectors import distance_to_score, score_to_distance
+from ragkb.models.embedders import similarity
+from ragkb.types import Hit
+
+if TYPE_CHECKING:
+    from ragkb.index.catalog import Catalog, ChunkRecord
+    from ragkb.parts import KeywordSearch, QueryEncoder, Reranker, VectorStore
+
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
+MMR_LAMBDA = 0.7  # relevance vs diversity in maximal marginal relevance
+CANDIDATE_FACTOR = 4
+# Deep lists let a chunk ranked high by one method and low by the other still surface in the
+# fusion (bench/README.md: 40 deep found one more English question than 20; 80 = 40).
+MIN_CANDIDATES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The top hits for a query and the catalog records behind them."""
+
+    hits: tuple[Hit, ...]
+    records: dict[str, ChunkRecord]
+
+
+@dataclass(slots=True)
+class _Scores:
+    """What the first stage found: one ranking per method, and scores by chunk id."""
+
+    rankings: list[list[str]]
+    similarity: dict[str, float]
+    distance: dict[str, float]
+    bm25: dict[str, float]
+
+
+def rank_candidates(
+    query: str,
+    *,
+    k: int,
+    mode: str,
+    mmr: bool,
+    catalog: Catalog,
+    vectors: VectorStore | None,
+    keywords: KeywordSearch | None,
+    encoder: QueryEncoder | None,
+    reranker: Reranker | None = None,
+    rerank_candidates: int = 20,
+) -> Ranking:
+    """Return the top K chunks for QUERY, best first.
+
+    In vector and hybrid mode every hit's score is its cosine similarity to the query
+    (keyword-only hits are scored against their stored vector), so one threshold means the
+    same thing whatever found the chunk. In keyword mode the score is the BM25 score.
+    """
+    n = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
+    scores = _Scores([], {}, {}, {})
+    query_vector: list[float] | None = None
+    if mode in ("vector", "hybrid"):
+        assert encoder is not None and vectors is not None
+        query_vector = encoder.embed_query(query)
+        for match in vectors.query(query_vector, n):
+            scores.similarity[match.chunk_id] = distance_to_score(match.distance, vectors.metric)
+            scores.distance[match.chunk_id] = match.distance
+        scores.rankings.append(list(scores.similarity))
+    if mode in ("keyword", "hybrid"):
+        assert keywords is not None
+        found = keywords.search(catalog, query, n)
+        scores.bm25 = dict(found)
+        scores.rankings.append([cid for cid, _ in found])
+
+    ids = list(fuse_rankings(scores.rankings))
+    if mode == "hybrid" and query_vector is not None and vectors is not None:
+        _score_keyword_only_hits(ids, query_vector, vectors, scores)
+    if reranker is not None and len(ids) > 1:
+        ids = _rerank(query, ids[: max(k, rerank_candidates)], catalog, reranker)
+    if mmr and query_vector is not None and vectors is not None and len(ids) > k:
+        ids = _mmr(ids[:n], query_vector, vectors, scores.similarity, k)
+    ids = ids[: k * CANDIDATE_FACTOR]
+    records = catalog.chunks_by_id(ids)
+    hits = _distinct_hits(ids, records, scores, keyword_mode=mode == "keyword", k=k)
+    return Ranking(hits, records)
+
+
+def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Merge ranked id lists by reciprocal rank fusion; best first."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+    return dict(sorted(scores.items(), key=lambda item: -item[1]))
+
+
+def _score_keyword_only_hits(
+    ids: Sequence[str], query_vector: Sequence[float], vectors: VectorStore, scores: _Scores
+) -> None:
+    """Give chunks that only the keyword search found their similarity to the query."""
+    missing = [cid for cid in ids if cid not in scores.similarity]
+    for cid, vector in vectors.embeddings(missing).items():
+        sim = similarity(query_vector, vector)
+        scores.similarity[cid] = sim
+        scores.distance[cid] = score_to_distance(sim, vectors.metric)
+
+
+def _rerank(query: str, candidates: list[str], catalog: Catalog, reranker: Reranker) -> list[str]:
+    """Reorder CANDIDATES by the cross-encoder, which reads question and chunk together."""
+    texts = catalog.chunks_by_id(candidates)
+    present = [cid for cid in candidates if cid in texts]
+    scores = reranker.scores(query, [texts[cid].text for cid in present])
+    order = sorted(range(len(present)), key=lambda i: -scores[i])
+    return [present[i] for i in order]
+
+
+def _mmr(
+    ids: list[str],
+    query_vector: Sequence[float],
+    vectors: VectorStore,
+    relevance: dict[str, float],
+    k: int,
+) -> list[str]:
+    """Pick K ids balancing relevance to the query against similarity to those picked."""
+    stored = vectors.embeddings(ids)
+    pool = [cid for cid in ids if cid in stored]
+    chosen: list[str] = []
+    while pool and len(chosen) < k:
+
+        def gain(cid: str) -> float:
+            rel = relevance.get(cid, similarity(query_vector, stored[cid]))
+            red = max((similarity(stored[cid], stored[c]) for c in chosen), default=0.0)
+            return MMR_LAMBDA * rel - (1 - MMR_LAMBDA) * red
+
+        best = max(pool, key=gain)
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+def _distinct_hits(
+    ids: Sequence[str],
+    records: dict[str, ChunkRecord],
+    scores: _Scores,
+    *,
+    keyword_mode: bool,
+    k: int,
+) -> tuple[Hit, ...]:
+    """Build up to K hits in order, one per distinct text.
+
+    Copies of a file (report.pdf and "report (1).pdf") hold identical chunks: the first copy
+    stands for all, so the K hits are K different passages. A vector whose file is not yet
+    recorded (an ingest in progress) is skipped.
+    """
+    hits: list[Hit] = []
+    seen_texts: set[str] = set()
+    for cid in ids:
+        record = records.get(cid)
+        if record is None or record.text in seen_texts:
+            continue
+        if len(hits) == k:
+            break
+        seen_texts.add(record.text)
+        score = scores.bm25.get(cid, 0.0) if keyword_mode else scores.similarity.get(cid, 0.0)
+        distance = None if keyword_mode else scores.distance.get(cid)
+        hits.append(
+            Hit(
+                chunk_id=cid,
+                text=record.text,
+                source=record.path,
+                page=record.page,
+                heading=record.heading,
+                score=round(score, 6),
+                distance=None if distance is None else round(distance, 6),
+                rank=len(hits) + 1,
+            )
+        )
+    return tuple(hits)

@@ -1,0 +1,85 @@
+"""Retrieve for a question: rank the candidates, then judge whether they can answer it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragkb.language import keyword_tokens
+from ragkb.query.candidates import rank_candidates
+from ragkb.query.relevance import Verdict, judge, unknown_terms, weighted_coverage
+
+if TYPE_CHECKING:
+    from ragkb.config import RetrievalSettings
+    from ragkb.parts import Parts
+    from ragkb.types import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """Ranked hits and the verdict on them."""
+
+    hits: tuple[Hit, ...]
+    verdict: Verdict
+
+    @property
+    def relevant(self) -> tuple[Hit, ...]:
+        """Return the hits an answer may use (empty when ask must refuse)."""
+        return self.verdict.relevant
+
+    @property
+    def unknown_terms(self) -> tuple[str, ...]:
+        """Return the names in the question that no document uses."""
+        return self.verdict.unknown_terms
+
+
+def retrieve(
+    query: str,
+    *,
+    parts: Parts,
+    settings: RetrievalSettings,
+    k: int,
+    mode: str,
+    user_words: str | None = None,
+) -> Retrieval:
+    """Return the top K chunks for QUERY and which of them may answer it.
+
+    USER_WORDS, when QUERY is a model's rewrite of a follow-up, are the words checked for
+    names no document uses: a rewrite may add words the user never said.
+    """
+    catalog, keywords = parts.catalog, parts.keywords
+    vector = mode in ("vector", "hybrid")
+    ranking = rank_candidates(
+        query,
+        k=k,
+        mode=mode,
+        mmr=settings.mmr,
+        catalog=catalog,
+        vectors=parts.vectors if vector else None,
+        keywords=keywords,
+        encoder=parts.query_encoder if vector else None,
+        reranker=parts.reranker,
+        rerank_candidates=settings.rerank_candidates,
+    )
+    query_tokens = keyword_tokens(query)  # in question order: a stable unknown-terms report
+    wanted = set(query_tokens)
+    idf = keywords.idf(catalog)
+    coverage = {
+        h.chunk_id: weighted_coverage(wanted, ranking.records[h.chunk_id].keywords, idf)
+        for h in ranking.hits
+    }
+    unknown: list[str] = []
+    if settings.refuse_unknown_terms:
+        asked = keyword_tokens(user_words) if user_words else query_tokens
+        unknown = unknown_terms(
+            asked, keywords.vocabulary(catalog), parts.query_encoder.is_common_word
+        )
+    verdict = judge(
+        ranking.hits,
+        mode=mode,
+        coverage=coverage,
+        unknown_terms=unknown,
+        min_score=settings.min_score,
+        min_relevance=settings.min_relevance,
+    )
+    return Retrieval(ranking.hits, verdict)
