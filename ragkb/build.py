@@ -20,8 +20,9 @@ from ragkb.parts import Parts
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ragkb.config import GenerationSettings, Settings
+    from ragkb.config import Settings
     from ragkb.parts import Generator, Reranker
+    from ragkb.settings import GenerationSettings
 
 
 def build_parts(settings: Settings) -> Parts:

@@ -10,6 +10,7 @@ import logging
 import shutil
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,18 @@ from ragkb.ingest.chunking import CHUNKER_VERSION
 from ragkb.ingest.lock import LOCK_FILE, acquire_lock
 from ragkb.ingest.run import IngestOptions, run_ingest
 from ragkb.query import ask as asking
-from ragkb.query.prompting import resolve_system_prompt
 from ragkb.query.retrieve import Retrieval, retrieve
-from ragkb.types import Answer, AskEvent, DoneEvent, Hit, IngestReport, Sampling
+from ragkb.types import (
+    Answer,
+    AskEvent,
+    DoneEvent,
+    Hit,
+    IngestReport,
+    SourcesEvent,
+    TextEvent,
+)
+
+__all__ = ["AskEvent", "DoneEvent", "KnowledgeBase", "SourcesEvent", "TextEvent"]
 
 if TYPE_CHECKING:
     from ragkb.config import Settings
@@ -68,21 +78,13 @@ class KnowledgeBase:
         progress: Progress | None = None,
     ) -> IngestReport:
         """Make the knowledge base match the files under PATHS."""
-        i, c = self.settings.ingest, self.settings.chunking
-        options = IngestOptions(
-            chunk_tokens=c.chunk_tokens,
-            overlap_tokens=c.overlap_tokens,
-            max_file_bytes=int(i.max_file_mb * 1e6),
-            file_timeout_s=i.file_timeout_s,
-            batch_chunks=i.batch_chunks,
-            prune=i.prune if prune is None else prune,
-        )
+        options = IngestOptions.from_settings(self.settings.ingest, self.settings.chunking)
         return run_ingest(
             paths,
             kb=self.name,
             directory=self.directory,
             parts=self.parts,
-            options=options,
+            options=options if prune is None else replace(options, prune=prune),
             fingerprint=self._fingerprint,
             dry_run=dry_run,
             progress=progress,
@@ -171,21 +173,8 @@ class KnowledgeBase:
         )
 
     def _ask_options(self, evidence: bool | None) -> asking.AskOptions:
-        g = self.settings.generation
-        return asking.AskOptions(
-            system_prompt=resolve_system_prompt(g.system_prompt),
-            sampling=Sampling(
-                max_tokens=g.max_tokens,
-                temperature=g.temperature,
-                top_p=g.top_p,
-                top_k=g.top_k_sampling,
-                repeat_penalty=g.repeat_penalty,
-                seed=g.seed,
-            ),
-            no_think=g.no_think,
-            show_thinking=g.show_thinking,
-            evidence=self.settings.answer.evidence if evidence is None else evidence,
-        )
+        options = asking.AskOptions.from_settings(self.settings.generation, self.settings.answer)
+        return options if evidence is None else replace(options, evidence=evidence)
 
     # -- management -----------------------------------------------------------------------
     def _require(self) -> None:

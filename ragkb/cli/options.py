@@ -1,9 +1,9 @@
 """Command-line options: each declared once.
 
-Options that are settings come from their declaration in `ragkb.config` (name, help,
-allowed values, flag spelling): `settings_options("kb", "k")` adds `--kb` and `-k/--k` to a
-command and hands their values to it as one `flags` dict, ready for `load_settings`. The
-options that are not settings (output format, logging, the config file) are declared here.
+Options that are settings come from their declaration in `ragkb.settings` (name, help,
+allowed values, flag spelling): `with_settings("kb", "k")` adds `--kb`, `-k/--k` and
+`--config` to a command and hands it the resolved Settings. The options that are not
+settings (output format, logging, batch files) are declared here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ragkb.config import FIELDS_BY_NAME, Field
+from ragkb.config import load_settings
+from ragkb.settings import FIELDS_BY_NAME, Field
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ConfigOpt = Annotated[
@@ -73,24 +74,29 @@ def _parameter(name: str) -> inspect.Parameter:
     )
 
 
-def settings_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command the flags of the settings NAMES; it receives them as `flags`.
+def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command `--config` and the flags of the settings NAMES; pass it the result.
 
-    The command declares a keyword-only `flags: dict[str, Any]` parameter, which is not an
-    option: it holds {setting name: value or None} for the named settings.
+    The command declares a keyword-only `settings: Settings` parameter, which is not an
+    option: it receives the settings resolved from those flags (a flag not given is None,
+    so the environment, the config file or the default decides).
     """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(command, eval_str=True)
-        own = [p for p in signature.parameters.values() if p.name != "flags"]
-        added = [_parameter(name) for name in names]
+        own = [p for p in signature.parameters.values() if p.name != "settings"]
+        config = inspect.Parameter(
+            "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOpt
+        )
+        params = [*own, *(_parameter(name) for name in names), config]
 
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> Any:
             flags = {name: kwargs.pop(name) for name in names}
-            return command(**kwargs, flags=flags)
+            settings = load_settings(flags, config_path=kwargs.pop("config"))
+            return command(**kwargs, settings=settings)
 
-        params = sorted([*own, *added], key=lambda p: p.kind)  # keyword-only after the rest
+        params.sort(key=lambda p: p.kind)  # keyword-only after the rest (a stable sort)
         wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
         return wrapper

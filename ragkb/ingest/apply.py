@@ -98,7 +98,7 @@ class Syncer:
         by_path = {c.path: c for c in todo}
         done_ok: set[str] = set()
         if todo:
-            self._start_warm_up()
+            self._warm_up = _start_warm_up(self._store)
             pending: list[_Pending] = []
             with ParsePool(timeout_s=self._file_timeout_s) as pool:
                 for result in pool.parse_all((c.path, c.path) for c in todo):
@@ -185,23 +185,6 @@ class Syncer:
             [],
         )
 
-    def _start_warm_up(self) -> None:
-        """Open the vector store and load the Chinese word segmenter in the background.
-
-        Both are one-off costs (about 1 s and 0.6 s here) that would otherwise sit on the
-        critical path; they overlap with parsing the first files instead.
-        """
-
-        def warm_up() -> None:
-            try:
-                self._store.count()
-                warm_up_segmenter()
-            except Exception as exc:  # the real calls raise it again, where it is reported
-                log.info("warm-up failed: %s", exc)
-
-        self._warm_up = threading.Thread(target=warm_up, name="ragkb-warm-up", daemon=True)
-        self._warm_up.start()
-
     def _flush(self, pending: list[_Pending]) -> Iterable[str]:
         if not pending:
             return []
@@ -218,8 +201,8 @@ class Syncer:
         metadatas: list[dict[str, str | int]] = []
         for item in pending:
             self._store.delete_source(item.candidate.path)
-            ids.extend(self._chunk_ids(item))
-            metadatas.extend(self._metadatas(item))
+            ids.extend(_chunk_ids(item))
+            metadatas.extend(_metadatas(item))
         self._store.upsert(ids, vectors, metadatas, texts)
         done: list[str] = []
         offset = 0
@@ -229,28 +212,6 @@ class Syncer:
             offset += n
             done.append(item.candidate.path)
         return done
-
-    @staticmethod
-    def _chunk_ids(item: _Pending) -> list[str]:
-        path, file_hash = item.candidate.path, item.candidate.file_hash
-        return [chunk_id(path, file_hash, c.index) for c in item.chunks]
-
-    @staticmethod
-    def _metadatas(item: _Pending) -> list[dict[str, str | int]]:
-        metadatas = []
-        for c in item.chunks:
-            meta: dict[str, str | int] = {
-                "source": item.candidate.path,
-                "chunk_index": c.index,
-                "file_hash": item.candidate.file_hash,
-                "content_hash": hashlib.sha256(c.text.encode()).hexdigest()[:16],
-            }
-            if c.page is not None:
-                meta["page"] = c.page
-            if c.heading:
-                meta["heading"] = c.heading
-            metadatas.append(meta)
-        return metadatas
 
     def _record_file(self, item: _Pending, ids: list[str]) -> None:
         path = item.candidate.path
@@ -277,3 +238,44 @@ class Syncer:
         self._chunks_added += len(item.chunks)
         self._files_done += 1
         self._emit("embed", path)
+
+
+def _chunk_ids(item: _Pending) -> list[str]:
+    path, file_hash = item.candidate.path, item.candidate.file_hash
+    return [chunk_id(path, file_hash, c.index) for c in item.chunks]
+
+
+def _metadatas(item: _Pending) -> list[dict[str, str | int]]:
+    metadatas = []
+    for c in item.chunks:
+        meta: dict[str, str | int] = {
+            "source": item.candidate.path,
+            "chunk_index": c.index,
+            "file_hash": item.candidate.file_hash,
+            "content_hash": hashlib.sha256(c.text.encode()).hexdigest()[:16],
+        }
+        if c.page is not None:
+            meta["page"] = c.page
+        if c.heading:
+            meta["heading"] = c.heading
+        metadatas.append(meta)
+    return metadatas
+
+
+def _start_warm_up(vectors: VectorStore) -> threading.Thread:
+    """Open the vector store and load the Chinese word segmenter in the background.
+
+    Both are one-off costs (about 1 s and 0.6 s here) that would otherwise sit on the
+    critical path; they overlap with parsing the first files instead.
+    """
+
+    def warm_up() -> None:
+        try:
+            vectors.count()
+            warm_up_segmenter()
+        except Exception as exc:  # the real calls raise it again, where it is reported
+            log.info("warm-up failed: %s", exc)
+
+    thread = threading.Thread(target=warm_up, name="ragkb-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ragkb.parts import Parts
+    from ragkb.settings import ChunkingSettings, IngestSettings
     from ragkb.types import Progress
 
 # The ONNX twin of the embedder is checked on this many stored chunks (and fixed probes).
@@ -33,6 +34,18 @@ class IngestOptions:
     file_timeout_s: float
     batch_chunks: int
     prune: bool
+
+    @classmethod
+    def from_settings(cls, ingest: IngestSettings, chunking: ChunkingSettings) -> IngestOptions:
+        """Return the options the ingest and chunking settings give."""
+        return cls(
+            chunk_tokens=chunking.chunk_tokens,
+            overlap_tokens=chunking.overlap_tokens,
+            max_file_bytes=int(ingest.max_file_mb * 1e6),
+            file_timeout_s=ingest.file_timeout_s,
+            batch_chunks=ingest.batch_chunks,
+            prune=ingest.prune,
+        )
 
 
 def run_ingest(

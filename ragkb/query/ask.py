@@ -17,6 +17,7 @@ from ragkb.query.prompting import (
     PackedPrompt,
     Turn,
     pack_prompt,
+    resolve_system_prompt,
     rewrite_messages,
 )
 from ragkb.query.thinking import ThinkingFilter
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from ragkb.parts import Parts
     from ragkb.query.chat import ChatSession
     from ragkb.query.retrieve import Retrieval
-    from ragkb.types import Hit
+    from ragkb.settings import AnswerSettings, GenerationSettings
+    from ragkb.types import Evidence, Hit
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,24 @@ class AskOptions:
     no_think: bool  # append Qwen3's /no_think switch to the question
     show_thinking: bool
     evidence: bool
+
+    @classmethod
+    def from_settings(cls, g: GenerationSettings, answer: AnswerSettings) -> AskOptions:
+        """Return the options the generation and answer settings give."""
+        return cls(
+            system_prompt=resolve_system_prompt(g.system_prompt),
+            sampling=Sampling(
+                max_tokens=g.max_tokens,
+                temperature=g.temperature,
+                top_p=g.top_p,
+                top_k=g.top_k_sampling,
+                repeat_penalty=g.repeat_penalty,
+                seed=g.seed,
+            ),
+            no_think=g.no_think,
+            show_thinking=g.show_thinking,
+            evidence=answer.evidence,
+        )
 
 
 def ask_stream(
@@ -68,20 +88,7 @@ def ask_stream(
     timings = {"retrieve": time.monotonic() - started}
     if not retrieval.relevant:
         yield SourcesEvent((), True, query)
-        yield DoneEvent(
-            Answer(
-                question=question,
-                text=REFUSAL_TEXT[language_of(question)],
-                sources=(),
-                refused=True,
-                usage=None,
-                standalone_query=query,
-                seconds=time.monotonic() - started,
-                timings=_rounded(timings),
-                unknown_terms=retrieval.unknown_terms,
-                refusal_reason=retrieval.verdict.reason,
-            )
-        )
+        yield DoneEvent(_refusal(question, query, retrieval, started, timings))
         return
     packed = pack(question, retrieval.relevant, parts=parts, options=options, session=session)
     yield SourcesEvent(packed.sources, False, query)
@@ -90,7 +97,7 @@ def ask_stream(
     text, invalid = drop_invalid_citations(generated.text.strip(), len(packed.sources))
     timings["first_token"] = generated.first_token_s
     timings["generate"] = generated.seconds
-    quotes = ()
+    quotes: tuple[Evidence, ...] = ()
     if options.evidence:
         evidence_started = time.monotonic()
         quotes = select_evidence(
@@ -103,21 +110,13 @@ def ask_stream(
         timings["evidence"] = time.monotonic() - evidence_started
     if session is not None:
         session.add(question, text, query)
-    usage = Usage(
-        prompt_tokens=packed.prompt_tokens,
-        completion_tokens=generated.completion_tokens,
-        n_ctx=parts.generator.n_ctx,
-        max_tokens=options.sampling.max_tokens,
-        dropped_chunks=packed.dropped_chunks,
-        trimmed_turns=packed.trimmed_turns,
-    )
     yield DoneEvent(
         Answer(
             question=question,
             text=text,
             sources=packed.sources,
             refused=False,
-            usage=usage,
+            usage=_usage(packed, generated, parts=parts, options=options),
             standalone_query=query,
             evidence=quotes,
             invalid_citations=invalid,
@@ -125,6 +124,37 @@ def ask_stream(
             seconds=time.monotonic() - started,
             timings=_rounded(timings),
         )
+    )
+
+
+def _refusal(
+    question: str, query: str, retrieval: Retrieval, started: float, timings: dict[str, float]
+) -> Answer:
+    """Return the answer that refuses, in the question's language, saying why."""
+    return Answer(
+        question=question,
+        text=REFUSAL_TEXT[language_of(question)],
+        sources=(),
+        refused=True,
+        usage=None,
+        standalone_query=query,
+        seconds=time.monotonic() - started,
+        timings=_rounded(timings),
+        unknown_terms=retrieval.unknown_terms,
+        refusal_reason=retrieval.verdict.reason,
+    )
+
+
+def _usage(
+    packed: PackedPrompt, generated: _Generated, *, parts: Parts, options: AskOptions
+) -> Usage:
+    return Usage(
+        prompt_tokens=packed.prompt_tokens,
+        completion_tokens=generated.completion_tokens,
+        n_ctx=parts.generator.n_ctx,
+        max_tokens=options.sampling.max_tokens,
+        dropped_chunks=packed.dropped_chunks,
+        trimmed_turns=packed.trimmed_turns,
     )
 
 

@@ -10,8 +10,8 @@ from ragkb.query.candidates import rank_candidates
 from ragkb.query.relevance import Verdict, judge, unknown_terms, weighted_coverage
 
 if TYPE_CHECKING:
-    from ragkb.config import RetrievalSettings
     from ragkb.parts import Parts
+    from ragkb.settings import RetrievalSettings
     from ragkb.types import Hit
 
 

@@ -18,9 +18,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ragkb.documents import load_document
-
 from ragkb.evaluation import normalise
+from ragkb.ingest.documents import load_document
 
 HERE = Path(__file__).resolve().parent
 DOCS = HERE / "docs"

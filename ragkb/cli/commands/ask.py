@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ragkb import errors
 from ragkb.cli.app import app
-from ragkb.cli.commands.common import batch_items, open_kb, settings_from
+from ragkb.cli.commands.common import batch_items, open_kb
 from ragkb.cli.options import (
     GENERATION_OPTIONS,
     RETRIEVAL_OPTIONS,
     BatchOpt,
-    ConfigOpt,
     JsonOpt,
     QuietOpt,
     VerboseOpt,
-    settings_options,
+    with_settings,
 )
 from ragkb.cli.render.logs import configure_logging
+from ragkb.config import Settings
 
 if TYPE_CHECKING:
     from ragkb.kb import KnowledgeBase
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
-@settings_options(*RETRIEVAL_OPTIONS, *GENERATION_OPTIONS)
+@with_settings(*RETRIEVAL_OPTIONS, *GENERATION_OPTIONS)
 def ask(
     question: Annotated[str | None, typer.Argument(help="Your question.")] = None,
     show_prompt: Annotated[
@@ -38,15 +38,14 @@ def ask(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
-    config: ConfigOpt = None,
     *,
-    flags: dict[str, Any],
+    settings: Settings,
 ) -> None:
     """Answer QUESTION from the knowledge base with the local model, citing file and page."""
     from ragkb.cli.render import schema, terminal
 
     configure_logging(verbose=verbose, quiet=quiet)
-    knowledge = open_kb(settings_from(config, flags))
+    knowledge = open_kb(settings)
     if batch is not None:
         for item_id, text in batch_items(batch):
             answer = knowledge.ask(text)
@@ -100,17 +99,16 @@ def _log_timings(answer: Answer) -> None:
 
 
 @app.command()
-@settings_options("kb", "k", "mode", *GENERATION_OPTIONS)
+@with_settings("kb", "k", "mode", *GENERATION_OPTIONS)
 def chat(
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per turn.")] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
-    config: ConfigOpt = None,
     *,
-    flags: dict[str, Any],
+    settings: Settings,
 ) -> None:
     """Talk with the knowledge base; follow-up questions use the conversation. /help inside."""
     from ragkb.cli.repl import run_repl
 
     configure_logging(verbose=verbose, quiet=quiet)
-    run_repl(settings_from(config, flags), jsonl=jsonl)
+    run_repl(settings, jsonl=jsonl)

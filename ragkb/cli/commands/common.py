@@ -9,16 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragkb import errors
-from ragkb.config import load_settings
 
 if TYPE_CHECKING:
     from ragkb.config import Settings
     from ragkb.kb import KnowledgeBase
-
-
-def settings_from(config: Path | None, flags: dict[str, Any]) -> Settings:
-    """Resolve the settings for a command: its flags over env, config file and defaults."""
-    return load_settings(flags, config_path=config)
 
 
 def open_kb(settings: Settings) -> KnowledgeBase:

@@ -9,17 +9,17 @@ import typer
 
 from ragkb import errors
 from ragkb.cli.app import config_app
-from ragkb.cli.commands.common import settings_from
-from ragkb.cli.options import ConfigOpt, JsonOpt
-from ragkb.config import FIELDS, SECTIONS
+from ragkb.cli.options import JsonOpt, with_settings
+from ragkb.config import Settings
+from ragkb.settings import FIELDS, SECTIONS
 
 
 @config_app.command("show")
-def config_show(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+@with_settings()
+def config_show(json_out: JsonOpt = False, *, settings: Settings) -> None:
     """Print every effective setting and where it came from (flag, env, file, default)."""
     from ragkb.cli.render import schema, terminal
 
-    settings = settings_from(config, {})
     rows = [
         {
             "section": f.section,

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ragkb.cli.app import app
-from ragkb.cli.commands.common import open_kb, settings_from
-from ragkb.cli.options import ConfigOpt, JsonOpt, QuietOpt, VerboseOpt, settings_options
+from ragkb.cli.commands.common import open_kb
+from ragkb.cli.options import JsonOpt, QuietOpt, VerboseOpt, with_settings
 from ragkb.cli.render.logs import configure_logging
+from ragkb.config import Settings
 
 
 @app.command()
-def doctor(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+@with_settings()
+def doctor(json_out: JsonOpt = False, *, settings: Settings) -> None:
     """Check the installation: versions, GPU support, model files, data home."""
     from ragkb.cli.render import schema, terminal
     from ragkb.doctor import diagnose
 
-    report = diagnose(settings_from(config, {}))
+    report = diagnose(settings)
     if json_out:
         schema.write_json(report)
         return
@@ -37,7 +39,7 @@ def doctor(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
 
 
 @app.command("eval")
-@settings_options("kb", "k", "mode")
+@with_settings("kb", "k", "mode")
 def eval_(
     gold: Annotated[Path, typer.Argument(help="Gold file (JSON lines).")],
     answers: Annotated[
@@ -46,16 +48,15 @@ def eval_(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
-    config: ConfigOpt = None,
     *,
-    flags: dict[str, Any],
+    settings: Settings,
 ) -> None:
     """Score retrieval (hit@1, hit@5, MRR, refusals) on a gold question file."""
     from ragkb.cli.render import schema, terminal
     from ragkb.evaluation import evaluate
 
     configure_logging(verbose=verbose, quiet=quiet)
-    report = evaluate(open_kb(settings_from(config, flags)), gold, answers=answers)
+    report = evaluate(open_kb(settings), gold, answers=answers)
     if json_out:
         schema.write_json(report)
     else:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ragkb import errors
 from ragkb.cli.app import app
-from ragkb.cli.commands.common import open_kb, settings_from
-from ragkb.cli.options import ConfigOpt, JsonOpt, settings_options
+from ragkb.cli.commands.common import open_kb
+from ragkb.cli.options import JsonOpt, with_settings
+from ragkb.config import Settings
 
 
 @app.command("list")
-def list_(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
+@with_settings()
+def list_(json_out: JsonOpt = False, *, settings: Settings) -> None:
     """List knowledge bases with their metric, files, chunks and size."""
     from ragkb.cli.render import schema, terminal
     from ragkb.index.inventory import list_knowledge_bases
 
-    infos = list_knowledge_bases(settings_from(config, {}))
+    infos = list_knowledge_bases(settings)
     if json_out:
         schema.write_json({"knowledge_bases": [schema.kb_info_dict(i) for i in infos]})
     else:
@@ -27,13 +29,13 @@ def list_(json_out: JsonOpt = False, config: ConfigOpt = None) -> None:
 
 
 @app.command()
-@settings_options("kb")
-def stats(json_out: JsonOpt = False, config: ConfigOpt = None, *, flags: dict[str, Any]) -> None:
+@with_settings("kb")
+def stats(json_out: JsonOpt = False, *, settings: Settings) -> None:
     """Show one knowledge base's settings fingerprint, counts and size."""
     from ragkb.cli.render import schema, terminal
     from ragkb.index.inventory import kb_info
 
-    info = kb_info(settings_from(config, flags))
+    info = kb_info(settings)
     if json_out:
         schema.write_json(schema.kb_info_dict(info))
     else:
@@ -41,13 +43,12 @@ def stats(json_out: JsonOpt = False, config: ConfigOpt = None, *, flags: dict[st
 
 
 @app.command()
-@settings_options("kb")
-def files(json_out: JsonOpt = False, config: ConfigOpt = None, *, flags: dict[str, Any]) -> None:
+@with_settings("kb")
+def files(json_out: JsonOpt = False, *, settings: Settings) -> None:
     """List the files of a knowledge base: status, chunks, pages, hash, time."""
     from ragkb.cli.render import schema, terminal
     from ragkb.index.inventory import kb_files
 
-    settings = settings_from(config, flags)
     records = kb_files(settings)
     if json_out:
         schema.write_json(
@@ -58,18 +59,17 @@ def files(json_out: JsonOpt = False, config: ConfigOpt = None, *, flags: dict[st
 
 
 @app.command()
-@settings_options("kb")
+@with_settings("kb")
 def remove(
     paths: Annotated[list[str], typer.Argument(help="Files to drop from the knowledge base.")],
     json_out: JsonOpt = False,
-    config: ConfigOpt = None,
     *,
-    flags: dict[str, Any],
+    settings: Settings,
 ) -> None:
     """Drop files' chunks from a knowledge base (the files on disk are not touched)."""
     from ragkb.cli.render import schema, terminal
 
-    knowledge = open_kb(settings_from(config, flags))
+    knowledge = open_kb(settings)
     removed = knowledge.remove(paths)
     if json_out:
         schema.write_json(
@@ -82,18 +82,17 @@ def remove(
 
 
 @app.command()
-@settings_options("kb")
+@with_settings("kb")
 def reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     json_out: JsonOpt = False,
-    config: ConfigOpt = None,
     *,
-    flags: dict[str, Any],
+    settings: Settings,
 ) -> None:
     """Delete a knowledge base entirely."""
     from ragkb.cli.render import schema, terminal
 
-    knowledge = open_kb(settings_from(config, flags))
+    knowledge = open_kb(settings)
     info = knowledge.info()
     if not yes:
         if not sys.stdin.isatty():

@@ -2,41 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ragkb.cli.app import app
-from ragkb.cli.commands.common import batch_items, open_kb, settings_from
+from ragkb.cli.commands.common import batch_items, open_kb
 from ragkb.cli.options import (
     RETRIEVAL_OPTIONS,
     BatchOpt,
-    ConfigOpt,
     JsonOpt,
     QuietOpt,
     VerboseOpt,
-    settings_options,
+    with_settings,
 )
 from ragkb.cli.render.logs import configure_logging
+from ragkb.config import Settings
 
 
 @app.command()
-@settings_options(*RETRIEVAL_OPTIONS)
+@with_settings(*RETRIEVAL_OPTIONS)
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     batch: BatchOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
-    config: ConfigOpt = None,
     *,
-    flags: dict[str, Any],
+    settings: Settings,
 ) -> None:
     """Show the chunks closest to QUERY: file, page, score, text, and which would answer."""
     from ragkb.cli.render import schema, terminal
 
     configure_logging(verbose=verbose, quiet=quiet)
-    settings = settings_from(config, flags)
     knowledge = open_kb(settings)
     mode = settings.retrieval.mode
     if batch is not None:

@@ -77,22 +77,7 @@ def load_pdf(data: bytes, shown: str) -> Document:
         sections.append(Section(text=text, page=number))
 
     if glued_pages:
-        reread = _reread_with_pdfminer(data, glued_pages)
-        fixed = 0
-        for index, section in enumerate(sections):
-            text = reread.get(section.page or 0)
-            if text is None:
-                continue
-            text = strip_page_number(clean_pdf_text(text), section.page or 0)
-            if text and not runs_words_together(text):
-                sections[index] = Section(text=text, page=section.page)
-                fixed += 1
-        if fixed < len(glued_pages):
-            warnings.append(
-                f"{len(glued_pages) - fixed} page(s) lost the spaces between words "
-                f"(first: page {glued_pages[0]}); the PDF positions words instead of spacing "
-                "them, so search on those pages is weak"
-            )
+        warnings.extend(_respace_pages(data, sections, glued_pages))
     if not sections:
         if failures and len(failures) == len(pages):
             raise DocumentError(shown, CORRUPT_PDF) from failures[0]
@@ -137,3 +122,27 @@ def _decrypt_with_empty_password(reader: PdfReader, shown: str) -> None:
         raise DocumentError(shown, f"{ENCRYPTED} ({exc})") from exc
     if result == PasswordType.NOT_DECRYPTED:
         raise DocumentError(shown, ENCRYPTED)
+
+
+def _respace_pages(data: bytes, sections: list[Section], glued_pages: list[int]) -> list[str]:
+    """Replace, in place, pages whose words pypdf ran together by pdfminer's reading.
+
+    Returns a warning when some pages could not be fixed.
+    """
+    reread = _reread_with_pdfminer(data, glued_pages)
+    fixed = 0
+    for index, section in enumerate(sections):
+        text = reread.get(section.page or 0)
+        if text is None:
+            continue
+        text = strip_page_number(clean_pdf_text(text), section.page or 0)
+        if text and not runs_words_together(text):
+            sections[index] = Section(text=text, page=section.page)
+            fixed += 1
+    if fixed == len(glued_pages):
+        return []
+    return [
+        f"{len(glued_pages) - fixed} page(s) lost the spaces between words "
+        f"(first: page {glued_pages[0]}); the PDF positions words instead of spacing "
+        "them, so search on those pages is weak"
+    ]

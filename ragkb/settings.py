@@ -1,0 +1,205 @@
+"""Every setting, declared once: its section, name, type, default, help and flag spelling.
+
+The section dataclasses are what the pipeline reads (`settings.generation.n_ctx`). From the
+declarations `ragkb.config` derives the config file, the RAGKB_* variables and the checks,
+and `ragkb.cli.options` the command-line flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+) -> Any:
+    """Declare a setting: its default, help text, allowed values and (optional) flag names.
+
+    Everything else is derived from the declaration: the config file's key and section, the
+    RAGKB_<NAME> variable, the --<name> flag (a bool gets --<name>/--no-<name>), the
+    `config show` row and the commented `config init` file.
+    """
+    return field(default=default, metadata={"help": help, "choices": choices, "flags": flags})
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where and how vectors are stored."""
+
+    kb: str = setting("default", "Knowledge base (one Chroma collection) to use.")
+    metric: str = setting(
+        "cosine",
+        "Distance metric, fixed when a knowledge base is created.",
+        choices=("cosine", "l2"),
+    )
+    store_url: str = setting(
+        "", "Chroma server URL (e.g. http://localhost:8000); empty = embedded store."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingSettings:
+    """Which embedder turns text into vectors."""
+
+    embedder: str = setting(
+        "", "sentence-transformers name or local path; empty = bundled all-MiniLM-L6-v2."
+    )
+    device: str = setting("cpu", "Embedder device: cpu, cuda, mps or auto.")
+    batch_size: int = setting(
+        32, "Chunks embedded per batch (ordered by token count, so batches pad little)."
+    )
+    query_prefix: str = setting("", "Text put before every query (e.g. 'query: ' for e5 models).")
+    passage_prefix: str = setting("", "Text put before every chunk when embedding it.")
+    query_encoder: str = setting(
+        "onnx",
+        "Search-time encoder: onnx (an onnxruntime export of the embedder, built and "
+        "checked against it by ingest; starts in a fraction of the time) or "
+        "sentence-transformers.",
+        choices=("onnx", "sentence-transformers"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingSettings:
+    """How documents are split."""
+
+    chunk_tokens: int = setting(
+        200, "Target chunk size in embedder tokens (capped at the model window)."
+    )
+    overlap_tokens: int = setting(32, "Tokens repeated between neighbouring chunks.")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """Limits and behaviour of ingest."""
+
+    max_file_mb: float = setting(100.0, "Files larger than this are skipped.")
+    file_timeout_s: float = setting(120.0, "Time limit for parsing one file.")
+    batch_chunks: int = setting(
+        512,
+        "Chunks embedded and stored per batch: lower uses less memory, higher writes less often.",
+    )
+    prune: bool = setting(True, "Remove files that vanished from an ingested folder.")
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    """How chunks are found and judged."""
+
+    k: int = setting(5, "Chunks retrieved per question.", flags=("-k", "--k"))
+    mode: str = setting("hybrid", "Retrieval mode.", choices=("vector", "keyword", "hybrid"))
+    min_score: float = setting(0.3, "Vector similarity below which nothing counts as relevant.")
+    min_relevance: float = setting(
+        0.62,
+        "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words "
+        "found in the chunk) a chunk needs to count as relevant; 0 = similarity alone "
+        "decides.",
+    )
+    refuse_unknown_terms: bool = setting(
+        True,
+        "Refuse when the question names something the documents never mention (a term no "
+        "chunk contains that is not a common word, e.g. a command or product name).",
+    )
+    mmr: bool = setting(False, "Diversify results with maximal marginal relevance.")
+    rerank: bool = setting(
+        False, "Reorder the top candidates with a cross-encoder (needs rerank_model)."
+    )
+    rerank_model: str = setting(
+        "", "Cross-encoder name or local folder, e.g. BAAI/bge-reranker-base (downloaded by you)."
+    )
+    rerank_candidates: int = setting(20, "How many first-stage candidates to rerank.")
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSettings:
+    """The language model and its sampling."""
+
+    backend: str = setting("llama_cpp", "Generator backend.", choices=("llama_cpp", "openai"))
+    model_path: str = setting("", "GGUF file; empty = bundled SmolLM2-135M-Instruct.")
+    n_ctx: int = setting(2048, "Context window in tokens (prompt + answer).")
+    n_threads: int = setting(0, "CPU threads for llama.cpp; 0 = all cores.")
+    n_gpu_layers: int = setting(0, "Layers offloaded to the GPU: 0 = CPU only, -1 = all.")
+    temperature: float = setting(0.2, "Sampling temperature; 0 = greedy.")
+    top_p: float = setting(0.9, "Nucleus sampling probability mass.")
+    top_k_sampling: int = setting(40, "Sample only from the K most likely tokens.")
+    repeat_penalty: float = setting(1.1, "Penalty for repeated tokens.")
+    max_tokens: int = setting(256, "Maximum tokens in an answer.")
+    seed: int = setting(-1, "Sampling seed; -1 = random.")
+    system_prompt: str = setting("", "System prompt text, or @path to a file; empty = built-in.")
+    show_thinking: bool = setting(
+        False,
+        "Show <think> blocks of reasoning models.",
+        flags=("--show-thinking/--hide-thinking",),
+    )
+    no_think: bool = setting(
+        False,
+        "Ask reasoning models not to think: appends Qwen3's /no_think switch to the "
+        "question (and sends enable_thinking=false to OpenAI-compatible servers).",
+        flags=("--no-think/--think",),
+    )
+    base_url: str = setting("http://127.0.0.1:8080/v1", "OpenAI-compatible server URL.")
+    openai_model: str = setting("", "Model name sent to the OpenAI-compatible server.")
+    api_key_env: str = setting("OPENAI_API_KEY", "Environment variable holding the API key.")
+    api_key: str = field(default="", repr=False)  # read from api_key_env; never shown
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    """What is printed with an answer."""
+
+    evidence: bool = setting(True, "Print verbatim supporting quotes under each answer.")
+
+
+SECTION_TYPES: dict[str, type] = {
+    "store": StoreSettings,
+    "embedding": EmbeddingSettings,
+    "chunking": ChunkingSettings,
+    "ingest": IngestSettings,
+    "retrieval": RetrievalSettings,
+    "generation": GenerationSettings,
+    "answer": AnswerSettings,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One setting as declared: where it lives, its type, default and meaning."""
+
+    section: str
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+def _declared() -> tuple[Field, ...]:
+    out = []
+    for section, cls in SECTION_TYPES.items():
+        for f in fields(cls):
+            if "help" not in f.metadata:
+                continue  # derived, not a setting (api_key)
+            meta = f.metadata
+            out.append(
+                Field(
+                    section,
+                    f.name,
+                    type(f.default),
+                    f.default,
+                    meta["help"],
+                    meta["choices"],
+                    meta["flags"],
+                )
+            )
+    return tuple(out)
+
+
+FIELDS: tuple[Field, ...] = _declared()
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+SECTIONS: tuple[str, ...] = tuple(SECTION_TYPES)
