@@ -93,7 +93,7 @@ def test_l2_store_ranks_like_cosine_and_reports_l2(cosine_home: Path, l2_home: P
 
 def test_explicit_other_metric_on_existing_kb_is_refused(l2_home: Path) -> None:
     with pytest.raises(StoreMismatchError, match="metric"):
-        _ = _kb(l2_home, metric="cosine").metric
+        _kb(l2_home, metric="cosine").search("trace")
 
 
 def test_changed_embedding_settings_are_refused(cosine_home: Path) -> None:
@@ -228,13 +228,13 @@ def test_reranker_reorders_the_candidates_by_its_own_scores(cosine_home: Path) -
     model = str(bundled_embedder_dir())
     question = "How long does Beacon keep trace data?"
     plain = _kb(cosine_home)
-    assert plain.reranker is None  # off by default: nothing is loaded
+    assert plain.parts.reranker is None  # off by default: nothing is loaded
     candidates = plain.search(question, k=8)
     reranked = _kb(cosine_home, rerank=True, rerank_model=model, rerank_candidates=8)
     hits = reranked.search(question, k=8)
     assert {h.chunk_id for h in hits} == {h.chunk_id for h in candidates}
-    assert reranked.reranker is not None
-    scores = reranked.reranker.scores(question, [h.text for h in hits])
+    assert reranked.parts.reranker is not None
+    scores = reranked.parts.reranker.scores(question, [h.text for h in hits])
     assert scores == sorted(scores, reverse=True)
     assert [h.rank for h in hits] == list(range(1, 9))
     with pytest.raises(ConfigError, match="rerank_model"):

@@ -146,7 +146,7 @@ def test_local_path_embedder_with_instruction_prefixes(tmp_path: Path, make_docx
     expected = reference.embed_passages(["passage: The quokka battery lasts nine hours."])[0]
     assert float(np.dot(vector, expected)) > 0.9999  # the passage prefix was embedded
     fresh = KnowledgeBase(load_settings(flags, environ=environ))
-    assert isinstance(fresh.query_embedder, OnnxEmbedder)  # its own verified twin
-    query = fresh.query_embedder.embed_query("battery life")
+    assert isinstance(fresh.parts.query_encoder.active, OnnxEmbedder)  # its own verified twin
+    query = fresh.parts.query_encoder.active.embed_query("battery life")
     assert float(np.dot(query, reference.embed_passages(["query: battery life"])[0])) > 0.999
     assert Path(fresh.search("battery life")[0].source).name == "notes.docx"
