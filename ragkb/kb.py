@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragkb.errors import KnowledgeBaseNotFoundError
-from ragkb.index.catalog import kb_dir
 from ragkb.index.inventory import KnowledgeBaseInfo, describe, require_kb
 from ragkb.index.manifest import Fingerprint, check_fingerprint, fingerprint
 from ragkb.ingest.chunking import CHUNKER_VERSION
@@ -57,7 +56,7 @@ class KnowledgeBase:
         self.settings = settings
         self.parts = parts
         self.name = settings.store.kb
-        self.directory = kb_dir(settings.home, self.name)
+        self.directory = parts.catalog.directory  # kb_dir(home, kb), decided in build_parts
 
     @property
     def metric(self) -> str:

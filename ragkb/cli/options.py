@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ragkb.cli.render.logs import configure_logging
 from ragkb.config import load_settings
 from ragkb.settings import FIELDS_BY_NAME, Field
 
@@ -74,24 +75,35 @@ def _parameter(name: str) -> inspect.Parameter:
     )
 
 
-def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def with_settings(
+    *names: str, logs: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a command `--config` and the flags of the settings NAMES; pass it the result.
 
     The command declares a keyword-only `settings: Settings` parameter, which is not an
     option: it receives the settings resolved from those flags (a flag not given is None,
-    so the environment, the config file or the default decides).
+    so the environment, the config file or the default decides). With LOGS the command also
+    gets --quiet and --verbose, and the log level is set before it runs; a command that
+    declares a keyword-only `quiet: bool` receives that flag too.
     """
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(command, eval_str=True)
-        own = [p for p in signature.parameters.values() if p.name != "settings"]
-        config = inspect.Parameter(
-            "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOpt
-        )
-        params = [*own, *(_parameter(name) for name in names), config]
+        injected = {"settings", "quiet"}
+        wants_quiet = "quiet" in signature.parameters
+        own = [p for p in signature.parameters.values() if p.name not in injected]
+        added = [_parameter(name) for name in names]
+        if logs:
+            added += [_plain("quiet", QuietOpt, False), _plain("verbose", VerboseOpt, False)]
+        params = [*own, *added, _plain("config", ConfigOpt, None)]
 
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> Any:
+            if logs:
+                quiet = kwargs.pop("quiet")
+                configure_logging(verbose=kwargs.pop("verbose"), quiet=quiet)
+                if wants_quiet:
+                    kwargs["quiet"] = quiet
             flags = {name: kwargs.pop(name) for name in names}
             settings = load_settings(flags, config_path=kwargs.pop("config"))
             return command(**kwargs, settings=settings)
@@ -102,3 +114,9 @@ def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., A
         return wrapper
 
     return decorate
+
+
+def _plain(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )

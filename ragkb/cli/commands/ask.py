@@ -15,11 +15,8 @@ from ragkb.cli.options import (
     RETRIEVAL_OPTIONS,
     BatchOpt,
     JsonOpt,
-    QuietOpt,
-    VerboseOpt,
     with_settings,
 )
-from ragkb.cli.render.logs import configure_logging
 from ragkb.config import Settings
 
 if TYPE_CHECKING:
@@ -28,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
-@with_settings(*RETRIEVAL_OPTIONS, *GENERATION_OPTIONS)
+@with_settings(*RETRIEVAL_OPTIONS, *GENERATION_OPTIONS, logs=True)
 def ask(
     question: Annotated[str | None, typer.Argument(help="Your question.")] = None,
     show_prompt: Annotated[
@@ -36,15 +33,13 @@ def ask(
     ] = False,
     batch: BatchOpt = None,
     json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
     *,
+    quiet: bool,
     settings: Settings,
 ) -> None:
     """Answer QUESTION from the knowledge base with the local model, citing file and page."""
     from ragkb.cli.render import schema, terminal
 
-    configure_logging(verbose=verbose, quiet=quiet)
     knowledge = open_kb(settings)
     if batch is not None:
         for item_id, text in batch_items(batch):
@@ -99,16 +94,13 @@ def _log_timings(answer: Answer) -> None:
 
 
 @app.command()
-@with_settings("kb", "k", "mode", *GENERATION_OPTIONS)
+@with_settings("kb", "k", "mode", *GENERATION_OPTIONS, logs=True)
 def chat(
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per turn.")] = False,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
     *,
     settings: Settings,
 ) -> None:
     """Talk with the knowledge base; follow-up questions use the conversation. /help inside."""
     from ragkb.cli.repl import run_repl
 
-    configure_logging(verbose=verbose, quiet=quiet)
     run_repl(settings, jsonl=jsonl)

@@ -9,8 +9,7 @@ import typer
 
 from ragkb.cli.app import app
 from ragkb.cli.commands.common import open_kb
-from ragkb.cli.options import JsonOpt, QuietOpt, VerboseOpt, with_settings
-from ragkb.cli.render.logs import configure_logging
+from ragkb.cli.options import JsonOpt, with_settings
 from ragkb.config import Settings
 
 
@@ -39,15 +38,13 @@ def doctor(json_out: JsonOpt = False, *, settings: Settings) -> None:
 
 
 @app.command("eval")
-@with_settings("kb", "k", "mode")
+@with_settings("kb", "k", "mode", logs=True)
 def eval_(
     gold: Annotated[Path, typer.Argument(help="Gold file (JSON lines).")],
     answers: Annotated[
         bool, typer.Option("--answers", help="Also generate and score answers.")
     ] = False,
     json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
     *,
     settings: Settings,
 ) -> None:
@@ -55,7 +52,6 @@ def eval_(
     from ragkb.cli.render import schema, terminal
     from ragkb.evaluation import evaluate
 
-    configure_logging(verbose=verbose, quiet=quiet)
     report = evaluate(open_kb(settings), gold, answers=answers)
     if json_out:
         schema.write_json(report)

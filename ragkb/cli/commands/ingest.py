@@ -9,27 +9,24 @@ import typer
 from ragkb import errors
 from ragkb.cli.app import app
 from ragkb.cli.commands.common import open_kb
-from ragkb.cli.options import JsonOpt, QuietOpt, VerboseOpt, with_settings
-from ragkb.cli.render.logs import configure_logging
+from ragkb.cli.options import JsonOpt, with_settings
 from ragkb.config import Settings
 
 
 @app.command()
-@with_settings("kb", "metric", "prune", "chunk_tokens", "overlap_tokens", "embedder")
+@with_settings("kb", "metric", "prune", "chunk_tokens", "overlap_tokens", "embedder", logs=True)
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files or folders to ingest.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
     *,
+    quiet: bool,
     settings: Settings,
 ) -> None:
     """Make a knowledge base match PATHS: add new files, update changed ones, prune gone ones."""
     from ragkb.cli.render import schema, terminal
     from ragkb.cli.render.progress import IngestProgress
 
-    configure_logging(verbose=verbose, quiet=quiet)
     knowledge = open_kb(settings)
     err = terminal.stderr_console()
     with IngestProgress(err, enabled=not quiet and not json_out) as progress:

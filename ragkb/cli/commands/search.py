@@ -12,29 +12,23 @@ from ragkb.cli.options import (
     RETRIEVAL_OPTIONS,
     BatchOpt,
     JsonOpt,
-    QuietOpt,
-    VerboseOpt,
     with_settings,
 )
-from ragkb.cli.render.logs import configure_logging
 from ragkb.config import Settings
 
 
 @app.command()
-@with_settings(*RETRIEVAL_OPTIONS)
+@with_settings(*RETRIEVAL_OPTIONS, logs=True)
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     batch: BatchOpt = None,
     json_out: JsonOpt = False,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
     *,
     settings: Settings,
 ) -> None:
     """Show the chunks closest to QUERY: file, page, score, text, and which would answer."""
     from ragkb.cli.render import schema, terminal
 
-    configure_logging(verbose=verbose, quiet=quiet)
     knowledge = open_kb(settings)
     mode = settings.retrieval.mode
     if batch is not None:
