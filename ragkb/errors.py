@@ -13,6 +13,7 @@ EXIT_LOCKED = 6
 EXIT_MISMATCH = 7
 EXIT_REFUSED = 8
 EXIT_MODEL = 9
+EXIT_STORAGE = 10
 EXIT_INTERRUPTED = 130
 
 
@@ -56,6 +57,12 @@ class ModelError(RagkbError):
     """A model could not be loaded or a generation backend failed."""
 
     exit_code = EXIT_MODEL
+
+
+class StorageError(RagkbError):
+    """A file of the data home (or another path ragkb writes) cannot be read or written."""
+
+    exit_code = EXIT_STORAGE
 
 
 class DocumentError(RagkbError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import Any
 
@@ -41,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): stop quietly.
         sys.stderr.close()
         return errors.EXIT_INTERNAL
+    except (OSError, sqlite3.Error) as exc:  # disk full, read-only home, a damaged catalog
+        _report_error(errors.StorageError(_storage_message(exc)), exc)
+        return errors.EXIT_STORAGE
+    except Exception as exc:  # a bug: one line, and the traceback only when asked for
+        _report_error(errors.RagkbError(f"internal error ({type(exc).__name__}: {exc})"), exc)
+        return errors.EXIT_INTERNAL
+
+
+def _storage_message(exc: OSError | sqlite3.Error) -> str:
+    if isinstance(exc, OSError):
+        where = exc.filename or "a file"
+        return f"{where}: {exc.strerror or exc}"
+    return f"catalog database: {exc}"
 
 
 def _stderr() -> Any:
@@ -49,13 +63,13 @@ def _stderr() -> Any:
     return stderr_console()
 
 
-def _report_error(exc: errors.RagkbError) -> None:
+def _report_error(exc: errors.RagkbError, cause: BaseException | None = None) -> None:
     from ragkb.cli.render.terminal import debug_enabled, safe
 
     if debug_enabled():
         import traceback
 
-        traceback.print_exception(exc)
+        traceback.print_exception(cause or exc)
     _stderr().print(f"[red]error:[/red] {safe(str(exc))}")
 
 

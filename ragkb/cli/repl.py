@@ -130,7 +130,7 @@ def _answer(state: _State, line: str, out: Console, err: Console, *, jsonl: bool
         events = state.knowledge.ask_stream(line, k=state.k, mode=state.mode, session=state.session)
         for event in events:
             if isinstance(event, TextEvent) and not jsonl:
-                out.file.write(event.text)
+                out.file.write(terminal.strip_controls(event.text))
                 out.file.flush()
             elif isinstance(event, DoneEvent):
                 answer = event.answer

@@ -105,7 +105,7 @@ class OpenAICompatibleGenerator:
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         break
-                    event = json.loads(payload)
+                    event = _event(payload, self.base_url)
                     if event.get("usage"):
                         usage_tokens = event["usage"].get("completion_tokens")
                     for choice in event.get("choices") or []:
@@ -116,3 +116,14 @@ class OpenAICompatibleGenerator:
         except httpx.HTTPError as exc:
             raise ModelError(f"{self.base_url}: {exc}") from exc
         yield Delta("", completion_tokens=usage_tokens if usage_tokens is not None else produced)
+
+
+def _event(payload: str, server: str) -> dict[str, Any]:
+    """Parse one server-sent event's JSON, or raise ModelError naming the server."""
+    try:
+        event = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{server}: malformed streamed event ({exc}): {payload[:80]!r}") from exc
+    if not isinstance(event, dict):
+        raise ModelError(f"{server}: malformed streamed event: {payload[:80]!r}")
+    return event

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ragkb import errors
 from ragkb.cli.app import app
-from ragkb.cli.commands.common import batch_items, open_kb
+from ragkb.cli.commands.common import open_kb, run_batch
 from ragkb.cli.options import (
     GENERATION_OPTIONS,
     RETRIEVAL_OPTIONS,
@@ -42,10 +42,16 @@ def ask(
 
     knowledge = open_kb(settings)
     if batch is not None:
-        for item_id, text in batch_items(batch):
+
+        def answer_line(text: str) -> dict[str, Any]:
             answer = knowledge.ask(text)
-            schema.write_jsonl(schema.answer_dict(answer, kb=knowledge.name, with_id=item_id))
             _log_timings(answer)
+            return schema.answer_dict(answer, kb=knowledge.name)
+
+        knowledge.info()  # a missing knowledge base fails the batch, not each line
+        code = run_batch(batch, answer_line)
+        if code:
+            raise typer.Exit(code)
         return
     if not question:
         raise typer.BadParameter("give a QUESTION or --batch FILE")
@@ -71,7 +77,7 @@ def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool) -> Answer:
     answer = None
     for event in knowledge.ask_stream(question):
         if isinstance(event, TextEvent):
-            out.file.write(event.text)
+            out.file.write(terminal.strip_controls(event.text))
             out.file.flush()
         elif isinstance(event, DoneEvent):
             answer = event.answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,24 +22,53 @@ def open_kb(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(settings)
 
 
-def batch_items(source: str) -> Iterator[tuple[Any, str]]:
-    """Yield (id, question) from a batch file: plain lines or {"id", "question"} objects."""
-    stream = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")  # noqa: SIM115
+def run_batch(source: str, answer: Callable[[str], dict[str, Any]]) -> int:
+    """Answer every line of a batch file as one JSON line; return the exit code.
+
+    A line that fails (malformed, or its question raises) gets its own error object
+    (`{"id", "question", "error", "exit_code"}`) and the batch goes on. The exit code is 0
+    when every line was answered, else the first failed line's code.
+    """
+    from ragkb.cli.render import schema
+
+    code = errors.EXIT_OK
+    for item_id, question, problem in _batch_lines(source):
+        data: dict[str, Any] | None = None
+        if problem is None and question is not None:
+            try:
+                data = answer(question)
+            except errors.RagkbError as exc:
+                problem = exc
+        if problem is not None:
+            code = code or problem.exit_code
+            data = {"question": question, "error": str(problem), "exit_code": problem.exit_code}
+        schema.write_jsonl({"id": item_id, **(data or {})})
+    return code
+
+
+def _batch_lines(source: str) -> Iterator[tuple[Any, str | None, errors.RagkbError | None]]:
+    """Yield (id, question, problem) per non-blank line: plain text or {"id", "question"}."""
+    try:
+        stream = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise errors.UsageError(f"{source}: cannot read batch file ({exc.strerror})") from exc
     try:
         for number, line in enumerate(stream, 1):
             text = line.strip()
             if not text:
                 continue
-            if text.startswith("{"):
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise errors.UsageError(f"{source}:{number}: invalid JSON ({exc})") from exc
-                if "question" not in obj:
-                    raise errors.UsageError(f'{source}:{number}: missing "question"')
-                yield obj.get("id", number), str(obj["question"])
-            else:
-                yield number, text
+            if not text.startswith("{"):
+                yield number, text, None
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield number, None, errors.UsageError(f"{source}:{number}: invalid JSON ({exc})")
+                continue
+            if not isinstance(obj, dict) or "question" not in obj:
+                yield number, None, errors.UsageError(f'{source}:{number}: missing "question"')
+                continue
+            yield obj.get("id", number), str(obj["question"]), None
     finally:
         if stream is not sys.stdin:
             stream.close()

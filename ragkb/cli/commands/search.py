@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ragkb.cli.app import app
-from ragkb.cli.commands.common import batch_items, open_kb
+from ragkb.cli.commands.common import open_kb, run_batch
 from ragkb.cli.options import (
     RETRIEVAL_OPTIONS,
     BatchOpt,
@@ -32,10 +32,15 @@ def search(
     knowledge = open_kb(settings)
     mode = settings.retrieval.mode
     if batch is not None:
-        for item_id, text in batch_items(batch):
+
+        def search_line(text: str) -> dict[str, Any]:
             found = knowledge.retrieve(text)
-            data = schema.search_dict(text, knowledge.name, knowledge.metric, mode, found)
-            schema.write_jsonl({"id": item_id, **data})
+            return schema.search_dict(text, knowledge.name, knowledge.metric, mode, found)
+
+        knowledge.info()  # a missing knowledge base fails the batch, not each line
+        code = run_batch(batch, search_line)
+        if code:
+            raise typer.Exit(code)
         return
     if not query:
         raise typer.BadParameter("give a QUERY or --batch FILE")

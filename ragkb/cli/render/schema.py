@@ -74,28 +74,23 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
     }
 
 
-def answer_dict(answer: Answer, *, kb: str, with_id: Any = None) -> dict[str, Any]:
+def answer_dict(answer: Answer, *, kb: str) -> dict[str, Any]:
     """Return the `ask --json` object."""
-    data: dict[str, Any] = {}
-    if with_id is not None:
-        data["id"] = with_id
-    data.update(
-        {
-            "question": answer.question,
-            "standalone_query": answer.standalone_query,
-            "kb": kb,
-            "answer": answer.text,
-            "refused": answer.refused,
-            "unknown_terms": list(answer.unknown_terms),
-            "refusal_reason": answer.refusal_reason,
-            "sources": [hit_dict(h) for h in answer.sources],
-            "evidence": [evidence_dict(e) for e in answer.evidence],
-            "invalid_citations": list(answer.invalid_citations),
-            "usage": asdict(answer.usage) if answer.usage else None,
-            "seconds": round(answer.seconds, 3),
-            "timings": answer.timings,
-        }
-    )
+    data: dict[str, Any] = {
+        "question": answer.question,
+        "standalone_query": answer.standalone_query,
+        "kb": kb,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "unknown_terms": list(answer.unknown_terms),
+        "refusal_reason": answer.refusal_reason,
+        "sources": [hit_dict(h) for h in answer.sources],
+        "evidence": [evidence_dict(e) for e in answer.evidence],
+        "invalid_citations": list(answer.invalid_citations),
+        "usage": asdict(answer.usage) if answer.usage else None,
+        "seconds": round(answer.seconds, 3),
+        "timings": answer.timings,
+    }
     if answer.thinking:
         data["thinking"] = answer.thinking
     return data

@@ -44,6 +44,12 @@ def _color_system() -> str | None:
     return None if os.environ.get("NO_COLOR") else "auto"
 
 
+def strip_controls(text: str) -> str:
+    """Drop control characters but newline and tab: no escape sequence survives (streamed
+    model output is written as is, not through rich, so markup needs no escaping)."""
+    return _CONTROL.sub("", text)
+
+
 def safe(text: str) -> str:
     """Make document text harmless on a terminal: no control codes, no rich markup."""
     return escape(_CONTROL.sub("", text))
