@@ -33,6 +33,23 @@ from ragkb.settings import (
 APP_NAME = "ragkb"
 
 
+KB_NAME_MAX = 64
+KB_NAME_RULE = (
+    f"use 1 to {KB_NAME_MAX} letters (any script), digits, '-', '_' or '.', "
+    "starting with a letter or digit"
+)
+
+
+def is_valid_kb_name(name: str) -> bool:
+    """Return whether NAME may name a knowledge base: it becomes a folder under the data home,
+    so it must not be empty, '.', '..', hidden, hold a path separator or be too long."""
+    return (
+        0 < len(name) <= KB_NAME_MAX
+        and name[0].isalnum()
+        and all(c.isalnum() or c in "-_." for c in name)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All settings, resolved once, plus where each value came from."""
@@ -258,8 +275,8 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
         reject(("top_p",), f"top_p must be in [0, 1] (got {flat['top_p']})")
     if flat["temperature"] < 0:
         reject(("temperature",), f"temperature must be >= 0 (got {flat['temperature']})")
-    if not flat["kb"] or not all(c.isalnum() or c in "-_." for c in flat["kb"]):
-        reject(("kb",), f"kb name {flat['kb']!r}: use letters, digits, '-', '_' or '.'")
+    if not is_valid_kb_name(flat["kb"]):
+        reject(("kb",), f"kb name {flat['kb']!r}: {KB_NAME_RULE}")
     limits = ("max_file_mb", "file_timeout_s", "batch_chunks")
     if any(flat[name] <= 0 for name in limits):
         reject(limits, "max_file_mb, file_timeout_s and batch_chunks must be positive")

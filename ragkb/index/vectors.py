@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,9 +42,21 @@ def score_to_distance(score: float, metric: str) -> float:
     raise ConfigError(f"unknown metric {metric!r}")
 
 
+# Chroma's rule for collection names (chromadb/api/segment.py check_index_name).
+_CHROMA_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]")
+_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+
+
 def collection_name(kb: str) -> str:
-    """Return the Chroma collection name for knowledge base KB."""
-    return f"ragkb_{kb}"
+    """Return the Chroma collection name for knowledge base KB.
+
+    "ragkb_<kb>" when Chroma accepts it (every name that worked before keeps its collection);
+    otherwise, as for a Chinese name, "ragkb_h" and a hash of the name, which Chroma accepts.
+    """
+    name = f"ragkb_{kb}"
+    if _CHROMA_NAME.fullmatch(name) and ".." not in name and not _IPV4.fullmatch(name):
+        return name
+    return "ragkb_h" + hashlib.sha256(kb.encode()).hexdigest()[:24]
 
 
 @functools.cache
