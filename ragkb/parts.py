@@ -75,6 +75,7 @@ class Generator(Protocol):
     n_ctx: int
 
     def count_tokens(self, messages: list[Message]) -> int: ...
+    def special_tokens(self) -> tuple[str, ...]: ...  # control-token strings of its vocabulary
     def stream(self, messages: list[Message], sampling: Sampling) -> Iterator[Delta]: ...
 
 

@@ -57,6 +57,7 @@ class _State:
     """What the loop keeps between lines: the knowledge base, the conversation, the choices."""
 
     knowledge: KnowledgeBase
+    jsonl: bool
     session: ChatSession = field(default_factory=ChatSession)
     k: int | None = None
     mode: str | None = None
@@ -66,7 +67,7 @@ class _State:
 def run_repl(settings: Settings, *, jsonl: bool) -> None:
     """Run the chat loop until /exit or end of input."""
     out, err = terminal.stdout_console(), terminal.stderr_console()
-    state = _State(KnowledgeBase(settings))
+    state = _State(KnowledgeBase(settings), jsonl)
     state.knowledge.info()  # fail at once, before the first prompt, if the KB does not exist
     settings.home.mkdir(parents=True, exist_ok=True)
     history_file = str(settings.home / "chat_history")
@@ -115,7 +116,8 @@ def _command(state: _State, line: str, out: Console, err: Console) -> bool:
             state.knowledge = candidate
             err.print(f"knowledge base = {terminal.safe(state.knowledge.name)}")
         elif command == "sources":
-            terminal.print_sources(out, state.last_sources)
+            # JSON Lines mode keeps stdout for JSON: the listing goes to stderr.
+            terminal.print_sources(err if state.jsonl else out, state.last_sources)
         else:
             err.print(f"unknown command /{terminal.safe(command)}; /help lists them")
     except (ValueError, RagkbError) as exc:

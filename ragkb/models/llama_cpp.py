@@ -119,6 +119,14 @@ class LlamaCppGenerator:
             stop_token_ids=[eos_id],
         )
 
+    def special_tokens(self) -> tuple[str, ...]:
+        """Return the text of every control and user-defined token of the model's vocabulary.
+
+        llama.cpp tokenises the templated prompt with special tokens on, so these strings in
+        untrusted text must be broken before templating (query/inert.py).
+        """
+        return _special_tokens(str(self.path), self.n_ctx, self._n_threads, self._n_gpu_layers)
+
     def render_prompt(self, messages: list[Message]) -> str:
         """Return the prompt text the chat template makes of MESSAGES."""
         return self._formatter(messages=messages).prompt
@@ -154,3 +162,16 @@ class LlamaCppGenerator:
             yield Delta("", completion_tokens=produced)
         except ValueError as exc:  # llama-cpp raises ValueError for context overflow
             raise ModelError(f"{self.name}: {exc}") from exc
+
+
+@functools.cache
+def _special_tokens(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> tuple[str, ...]:
+    import llama_cpp
+
+    model = load_llama(path, n_ctx, n_threads, n_gpu_layers)._model
+    wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    return tuple(
+        model.token_get_text(token)
+        for token in range(model.n_vocab())
+        if model.token_get_attr(token) & wanted
+    )

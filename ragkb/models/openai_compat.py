@@ -64,6 +64,15 @@ class OpenAICompatibleGenerator:
             log.info("%s cannot tokenize (%s); counting with the local GGUF", root, exc)
         return self._local_counter.count_tokens(messages)
 
+    def special_tokens(self) -> tuple[str, ...]:
+        """Return the local GGUF's control tokens (the server's vocabulary is not readable;
+        query/inert.py also breaks the common chat-template markers of every family)."""
+        try:
+            return self._local_counter.special_tokens()
+        except (ConfigError, ModelError) as exc:  # no local GGUF: the generic markers remain
+            log.info("no local vocabulary for special tokens: %s", exc)
+            return ()
+
     def stream(self, messages: list[Message], sampling: Sampling) -> Iterator[Delta]:
         """Stream the answer from the server (server-sent events)."""
         import httpx

@@ -177,6 +177,7 @@ def pack(
         n_ctx=generator.n_ctx,
         max_tokens=options.sampling.max_tokens,
         question_suffix=NO_THINK_SWITCH if options.no_think else "",
+        special_tokens=generator.special_tokens(),
     )
     log.info(
         "prompt %d tokens + max_tokens %d <= n_ctx %d; %d chunks in, %d dropped for budget",
@@ -192,7 +193,7 @@ def pack(
 def rewrite(history: list[Turn], question: str, *, parts: Parts, options: AskOptions) -> str:
     """Ask the model to make a follow-up QUESTION stand on its own."""
     suffix = NO_THINK_SWITCH if options.no_think else ""
-    messages = rewrite_messages(history, question, suffix)
+    messages = rewrite_messages(history, question, suffix, parts.generator.special_tokens())
     return "".join(d.text for d in parts.generator.stream(messages, REWRITE_SAMPLING))
 
 

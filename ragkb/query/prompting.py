@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ragkb.errors import ConfigError
 from ragkb.language import split_sentences
+from ragkb.query.inert import Inert, make_inert, one_line, quote_structure
 from ragkb.types import Hit, Message, location
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -70,16 +71,19 @@ def resolve_system_prompt(setting: str) -> str:
 
 def format_source_label(hit: Hit) -> str:
     """Return 'file, page N (section)' for a hit: the file's name, not where it lives."""
-    return location(Path(hit.source).name, hit.page, hit.heading)
+    return one_line(location(Path(hit.source).name, hit.page, hit.heading))
 
 
-def _user_message(question: str, passages: Sequence[tuple[Hit, str]], suffix: str = "") -> str:
+def _user_message(
+    question: str, passages: Sequence[tuple[Hit, str]], suffix: str = "", inert: Inert = str
+) -> str:
     if suffix:
         question = f"{question}\n{suffix}"
     if not passages:
         return question
     blocks = [
-        f"[{n}] {format_source_label(hit)}\n{text}" for n, (hit, text) in enumerate(passages, 1)
+        f"[{n}] {inert(format_source_label(hit))}\n{text}"
+        for n, (hit, text) in enumerate(passages, 1)
     ]
     return f"{CONTEXT_HEADER}\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
 
@@ -90,12 +94,14 @@ def _messages(
     question: str,
     passages: Sequence[tuple[Hit, str]],
     suffix: str = "",
+    inert: Inert = str,
 ) -> list[Message]:
     messages: list[Message] = [{"role": "system", "content": system}]
     for turn in turns:
-        messages.append({"role": "user", "content": turn.question})
-        messages.append({"role": "assistant", "content": turn.answer})
-    messages.append({"role": "user", "content": _user_message(question, passages, suffix)})
+        messages.append({"role": "user", "content": inert(turn.question)})
+        messages.append({"role": "assistant", "content": inert(turn.answer)})
+    content = _user_message(inert(question), passages, suffix, inert)
+    messages.append({"role": "user", "content": content})
     return messages
 
 
@@ -109,20 +115,28 @@ def pack_prompt(
     n_ctx: int,
     max_tokens: int,
     question_suffix: str = "",
+    special_tokens: Sequence[str] = (),
 ) -> PackedPrompt:
     """Build the messages so that prompt tokens + MAX_TOKENS <= N_CTX.
 
     QUESTION_SUFFIX (e.g. Qwen3's /no_think switch) goes on its own line after the question.
+    Every SPECIAL_TOKENS string (the model's control tokens) in passages, labels, the
+    question and earlier turns is broken, and passage lines that look like the prompt's own
+    headers are quoted, so no document can speak as the template (see query/inert.py).
 
     To fit, it drops the lowest-ranked passages first (keeping the best one), then the
     oldest turns, then trims the best passage to whole sentences, marked as trimmed.
     """
     budget = n_ctx - max_tokens
     turns = list(history)
-    passages: list[tuple[Hit, str]] = [(h, h.text) for h in hits]
+    inert = make_inert(special_tokens)
+    passages: list[tuple[Hit, str]] = [(h, inert(quote_structure(h.text))) for h in hits]
+
+    def messages() -> list[Message]:
+        return _messages(system_prompt, turns, question, passages, question_suffix, inert)
 
     def size() -> int:
-        return count_tokens(_messages(system_prompt, turns, question, passages, question_suffix))
+        return count_tokens(messages())
 
     tokens = size()
     while tokens > budget and len(passages) > 1:
@@ -149,7 +163,7 @@ def pack_prompt(
             f"{max_tokens} leaves {budget}: raise n_ctx or lower max_tokens"
         )
     return PackedPrompt(
-        messages=_messages(system_prompt, turns, question, passages, question_suffix),
+        messages=messages(),
         sources=tuple(h for h, _ in passages),
         prompt_tokens=tokens,
         dropped_chunks=len(hits) - len(passages),
@@ -159,11 +173,15 @@ def pack_prompt(
 
 
 def rewrite_messages(
-    history: Sequence[Turn], question: str, question_suffix: str = ""
+    history: Sequence[Turn],
+    question: str,
+    question_suffix: str = "",
+    special_tokens: Sequence[str] = (),
 ) -> list[Message]:
     """Return messages asking the model to make QUESTION standalone given HISTORY."""
+    inert = make_inert(special_tokens)
     convo = "\n".join(f"User: {t.question}\nAssistant: {t.answer}" for t in history[-3:])
-    content = f"Conversation:\n{convo}\n\nLast question: {question}"
+    content = inert(f"Conversation:\n{convo}\n\nLast question: {question}")
     if question_suffix:
         content = f"{content}\n{question_suffix}"
     return [
