@@ -40,8 +40,9 @@ class KeywordSearch(Protocol):
 
     def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]: ...
     def idf(self, catalog: Catalog) -> Any: ...  # Callable[[str], float]
-    def vocabulary(self, catalog: Catalog) -> Any: ...  # Collection[str]
-    def rebuild(self, catalog: Catalog) -> None: ...
+    def vocabulary(self, catalog: Catalog) -> Any: ...  # Collection[str], None without index
+    def is_current(self, catalog: Catalog) -> bool: ...  # False: the writer rebuilds it
+    def rebuild(self, catalog: Catalog) -> None: ...  # writers only, under the lock
 
 
 class Embedder(Protocol):

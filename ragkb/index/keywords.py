@@ -1,12 +1,13 @@
 """Keyword index: BM25 (bm25s) over words, with Chinese segmented by jieba.
 
-The index is a cache: it is rebuilt from the catalog's chunk keywords whenever the
-catalog's generation stamp differs from the one it was built at.
+The index is a cache of the catalog's chunk keywords, stamped with the catalog generation
+it was built at; writers rebuild it after they change chunks.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from collections import Counter
@@ -23,31 +24,46 @@ if TYPE_CHECKING:
 
 INDEX_DIR = "bm25"
 
+log = logging.getLogger(__name__)
+
 
 class KeywordIndex:
-    """BM25 over the catalog's chunks, persisted beside the vector store."""
+    """BM25 over the catalog's chunks, persisted beside the vector store.
+
+    Only a writer (ingest or remove, under the knowledge base's lock) builds the index.
+    Readers use the last complete one: when it lags the catalog (an ingest is running) they
+    say so at --verbose; when it is missing or unreadable they search without it and say so,
+    and the next ingest rebuilds it.
+    """
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory / INDEX_DIR
         self._model: bm25s.BM25 | None = None
         self._ids: list[str] = []
-        self._df: dict[str, int] = {}
-        self._generation: int | None = None
+        self._df: dict[str, int] | None = None  # None: no usable index
+        self._generation: int | None = None  # the catalog generation it was built at
+        self._seen: int | None = None  # the catalog generation last checked against
+        self._broken = False
 
     def idf(self, catalog: Catalog) -> Callable[[str], float]:
         """Return token -> inverse document frequency over the knowledge base's chunks."""
-        self._ensure(catalog)
-        n, df = len(self._ids), self._df
+        self._refresh(catalog)
+        n, df = len(self._ids), self._df or {}
         return lambda token: math.log((n + 1) / (df.get(token, 0) + 0.5))
 
-    def vocabulary(self, catalog: Catalog) -> Collection[str]:
-        """Return every keyword token that occurs in at least one chunk."""
-        self._ensure(catalog)
-        return self._df.keys()
+    def vocabulary(self, catalog: Catalog) -> Collection[str] | None:
+        """Return every keyword token that occurs in some chunk; None without an index."""
+        self._refresh(catalog)
+        return None if self._df is None else self._df.keys()
+
+    def is_current(self, catalog: Catalog) -> bool:
+        """Return whether a readable index matches the catalog (else a writer rebuilds it)."""
+        self._refresh(catalog)
+        return self._generation == catalog.generation() and self._readable()
 
     def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
         """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
-        self._ensure(catalog)
+        self._refresh(catalog)
         model = self._bm25()
         if model is None:
             return []
@@ -61,34 +77,53 @@ class KeywordIndex:
         order = np.argsort(-scores)[: min(n, len(self._ids))]
         return [(self._ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
-    def _ensure(self, catalog: Catalog) -> None:
+    def _refresh(self, catalog: Catalog) -> None:
+        """Load the newest complete index when the catalog moved on; never build one."""
         generation = catalog.generation()
-        if self._generation == generation:
+        if self._seen == generation:
             return
-        if not self._load(generation):
-            self._build(catalog, generation)
-        self._generation = generation
+        self._seen = generation
+        if self._generation != generation and not self._load():
+            if self._df is None and catalog.chunk_count():
+                log.warning(
+                    "the keyword index of %s is missing or unreadable: searching without it "
+                    "until the next ingest rebuilds it",
+                    self._dir.parent,
+                )
+            return
+        if self._generation != generation:
+            log.info("the keyword index lags the catalog (an ingest is under way)")
 
-    def _load(self, generation: int) -> bool:
+    def _load(self) -> bool:
         stamp = self._dir / "ragkb.json"
-        if not stamp.is_file():
-            return False
         try:
             info = json.loads(stamp.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        if info.get("generation") != generation or "df" not in info:
+            ids, df, generation = list(info["ids"]), dict(info["df"]), int(info["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
             return False
         # The BM25 model itself loads on the first search: IDF needs only the stamp, and a
         # vector-mode query should not pay for importing bm25s and scipy.
-        self._model, self._ids, self._df = None, list(info["ids"]), info["df"]
+        self._model, self._ids, self._df, self._generation = None, ids, df, generation
+        self._broken = False
         return True
 
+    def _readable(self) -> bool:
+        return not self._ids or self._bm25() is not None
+
     def _bm25(self) -> bm25s.BM25 | None:
-        if self._model is None and self._ids:
+        if self._model is None and self._ids and not self._broken:
             import bm25s
 
-            self._model = bm25s.BM25.load(str(self._dir))
+            try:
+                self._model = bm25s.BM25.load(str(self._dir))
+            except Exception as exc:  # a truncated or foreign file: search without it
+                self._broken = True
+                log.warning(
+                    "the keyword index in %s is unreadable (%s): searching without it until "
+                    "the next ingest rebuilds it",
+                    self._dir,
+                    type(exc).__name__,
+                )
         return self._model
 
     def _build(self, catalog: Catalog, generation: int) -> None:
@@ -122,9 +157,9 @@ class KeywordIndex:
         tmp.rename(self._dir)
         shutil.rmtree(old, ignore_errors=True)
         self._model, self._ids, self._df = model, ids, dict(df)
+        self._generation = self._seen = generation
+        self._broken = False
 
     def rebuild(self, catalog: Catalog) -> None:
-        """Rebuild now (after an ingest) so the next search does not pay for it."""
-        self._generation = None
+        """Build the index from the catalog now; only a writer holding the lock calls this."""
         self._build(catalog, catalog.generation())
-        self._generation = catalog.generation()

@@ -97,7 +97,8 @@ def run_ingest(
             progress=progress,
         )
         report = syncer.apply(plan)
-        if report.added or report.updated or report.removed or rechunk:
+        changed = report.added or report.updated or report.removed or rechunk
+        if changed or not parts.keywords.is_current(catalog):  # also repairs a broken index
             parts.keywords.rebuild(catalog)
         parts.query_encoder.prepare(catalog.sample_texts(TWIN_SAMPLE_CHUNKS))
         return report

@@ -128,48 +128,56 @@ def pack_prompt(
     oldest turns, then trims the best passage to whole sentences, marked as trimmed.
     """
     budget = n_ctx - max_tokens
-    turns = list(history)
     inert = make_inert(special_tokens)
+    turns = list(history)
     passages: list[tuple[Hit, str]] = [(h, inert(quote_structure(h.text))) for h in hits]
 
-    def messages() -> list[Message]:
-        return _messages(system_prompt, turns, question, passages, question_suffix, inert)
+    def size(candidate: list[tuple[Hit, str]]) -> int:
+        return count_tokens(
+            _messages(system_prompt, turns, question, candidate, question_suffix, inert)
+        )
 
-    def size() -> int:
-        return count_tokens(messages())
-
-    tokens = size()
+    tokens = size(passages)
     while tokens > budget and len(passages) > 1:
         passages.pop()
-        tokens = size()
+        tokens = size(passages)
     trimmed_turns = 0
     while tokens > budget and turns:
         turns.pop(0)
         trimmed_turns += 1
-        tokens = size()
-    trimmed = False
-    if tokens > budget and passages:
-        hit, text = passages[0]
-        sentences = split_sentences(text)
-        while tokens > budget and sentences:
-            sentences.pop()
-            kept = text[: sentences[-1][1]] if sentences else ""
-            passages = [(hit, f"{kept} {TRIMMED_NOTE}")] if kept else []
-            trimmed = True
-            tokens = size()
+        tokens = size(passages)
+    trimmed = tokens > budget and bool(passages)
+    if trimmed:
+        passages, tokens = _trim_best_passage(passages[0], size, budget)
     if tokens > budget:
         raise ConfigError(
             f"the question alone needs {tokens} tokens but n_ctx {n_ctx} - max_tokens "
             f"{max_tokens} leaves {budget}: raise n_ctx or lower max_tokens"
         )
     return PackedPrompt(
-        messages=messages(),
+        messages=_messages(system_prompt, turns, question, passages, question_suffix, inert),
         sources=tuple(h for h, _ in passages),
         prompt_tokens=tokens,
         dropped_chunks=len(hits) - len(passages),
         trimmed_turns=trimmed_turns,
         trimmed_chunk=trimmed,
     )
+
+
+def _trim_best_passage(
+    passage: tuple[Hit, str], size: Callable[[list[tuple[Hit, str]]], int], budget: int
+) -> tuple[list[tuple[Hit, str]], int]:
+    """Cut the one passage left to whole sentences until the prompt fits, or drop it."""
+    hit, text = passage
+    sentences = split_sentences(text)
+    kept_passages = [passage]
+    tokens = size(kept_passages)
+    while tokens > budget and sentences:
+        sentences.pop()
+        kept = text[: sentences[-1][1]] if sentences else ""
+        kept_passages = [(hit, f"{kept} {TRIMMED_NOTE}")] if kept else []
+        tokens = size(kept_passages)
+    return kept_passages, tokens
 
 
 def rewrite_messages(

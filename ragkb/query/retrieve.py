@@ -69,11 +69,10 @@ def retrieve(
         for h in ranking.hits
     }
     unknown: list[str] = []
-    if settings.refuse_unknown_terms:
+    vocabulary = keywords.vocabulary(catalog) if settings.refuse_unknown_terms else None
+    if vocabulary is not None:  # without a keyword index nothing is known to be absent
         asked = keyword_tokens(user_words) if user_words else query_tokens
-        unknown = unknown_terms(
-            asked, keywords.vocabulary(catalog), parts.query_encoder.is_common_word
-        )
+        unknown = unknown_terms(asked, vocabulary, parts.query_encoder.is_common_word)
     verdict = judge(
         ranking.hits,
         mode=mode,
