@@ -37,6 +37,8 @@ class Document:
     sections: tuple[Section, ...]
     pages: int | None = None
     warnings: tuple[str, ...] = ()  # e.g. pages skipped because their text was glyph junk
+    sha256: str = ""  # of the bytes that were parsed (the file may change after planning)
+    size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

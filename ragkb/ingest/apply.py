@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 from ragkb.index.catalog import ChunkRecord, FileRecord
 from ragkb.ingest.chunking import chunk_document
 from ragkb.ingest.documents.reasons import NOT_FOUND
+from ragkb.ingest.plan import Candidate
 from ragkb.ingest.pool import ParsePool, ParseResult
 from ragkb.language import keyword_tokens, warm_up_segmenter
 from ragkb.types import Chunk, FileFailure, IngestReport, ProgressEvent
 
 if TYPE_CHECKING:
     from ragkb.index.catalog import Catalog
-    from ragkb.ingest.plan import Candidate, SyncPlan
+    from ragkb.ingest.plan import SyncPlan
     from ragkb.parts import Embedder, VectorStore
     from ragkb.types import Progress
 
@@ -133,6 +134,10 @@ class Syncer:
             self._fail(candidate.path, result.reason or "unreadable")
             return None
         document = result.document
+        if document.sha256 and document.sha256 != candidate.file_hash:
+            # The file changed after it was planned: record the bytes that were parsed, so
+            # a stored text never carries another version's hash.
+            candidate = Candidate(candidate.path, document.size, document.sha256)
         self._warnings.extend(f"{candidate.path}: {w}" for w in document.warnings)
         if self._before_first_file is not None:
             self._before_first_file()  # e.g. check and record the fingerprint, once

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from ragkb.errors import DocumentError
@@ -32,7 +34,9 @@ def load_document(path: str | Path, *, display_path: str | None = None) -> Docum
     if not data:
         raise DocumentError(shown, EMPTY)
     if suffix == ".pdf":
-        return load_pdf(data, shown)
-    if suffix == ".docx":
-        return load_docx(data, shown)
-    return load_text(data, shown, markdown=suffix != ".txt")
+        document = load_pdf(data, shown)
+    elif suffix == ".docx":
+        document = load_docx(data, shown)
+    else:
+        document = load_text(data, shown, markdown=suffix != ".txt")
+    return replace(document, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
