@@ -216,6 +216,7 @@ class KnowledgeBase:
         try:
             if self.settings.store.store_url:
                 self.parts.vectors.drop()
+            self.parts.vectors.close()  # its files go next: no client may write through them
             self.parts.catalog.close()
             for child in self.directory.iterdir():
                 if child.name == LOCK_FILE:

@@ -214,3 +214,12 @@ def test_rare_question_words_beat_a_topical_introduction() -> None:
     assert plain[0].quote.startswith("This guide")  # more shared words, all of them common
     assert weighted[0].quote.startswith("We recommend an overlap")
     assert_verbatim(weighted, hits)
+
+
+def test_a_dropped_citation_takes_its_space_with_it() -> None:
+    from ragkb.query.evidence import drop_invalid_citations
+
+    assert drop_invalid_citations("Trees link spans [1]. See also [9].", 2) == (
+        "Trees link spans [1]. See also.",
+        (9,),
+    )

@@ -52,8 +52,9 @@ def check_fingerprint(
     """Raise StoreMismatchError naming every vector-changing difference; else return whether
     the chunking changed (then every file is re-chunked).
 
-    A key missing on either side (no dimension before the embedder loads, an older
-    fingerprint) is not a difference.
+    A vector key missing on either side (no dimension before the embedder loads, an older
+    fingerprint) is not a difference; a chunking key missing from an older fingerprint is
+    (re-chunking is cheap, and the chunks may differ).
     """
     if not stored:
         return False

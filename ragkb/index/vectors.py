@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 METRICS = ("cosine", "l2")
+_CLIENTS: dict[tuple[str | None, str], ClientAPI] = {}  # (folder, server URL) -> client
 
 
 def distance_to_score(distance: float, metric: str) -> float:
@@ -59,8 +59,31 @@ def collection_name(kb: str) -> str:
     return "ragkb_h" + hashlib.sha256(kb.encode()).hexdigest()[:24]
 
 
-@functools.cache
 def _client(path: str | None, url: str) -> ClientAPI:
+    """Return the cached client of a store folder or server (opening one costs about 1 s)."""
+    key = (path, url)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = _open_client(path, url)
+    return _CLIENTS[key]
+
+
+def _release_client(path: str) -> None:
+    """Close the embedded client of PATH, so a store deleted from disk is not written through it.
+
+    chromadb keeps one System per folder for the whole process (SharedSystemClient); it has
+    no public call to close one, so the System is stopped and dropped from its table.
+    """
+    if _CLIENTS.pop((path, ""), None) is None:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    system = SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    if system is not None:
+        system.stop()
+
+
+def _open_client(path: str | None, url: str) -> ClientAPI:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -179,6 +202,12 @@ class ChromaStore:
             if "does not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
                 raise RagkbError(f"vector store: cannot delete '{self.kb}': {exc}") from exc
         self._collection = None
+
+    def close(self) -> None:
+        """Let go of the collection and, for an embedded store, of its client."""
+        self._collection = None
+        if self._path is not None:
+            _release_client(self._path)
 
 
 def _space_of(collection: Collection) -> str | None:

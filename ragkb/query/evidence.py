@@ -22,6 +22,7 @@ ANSWER_WEIGHT = 0.3
 KEYWORD_WEIGHT = 0.5
 IDF_WEIGHT = 0.5
 _CITATION = re.compile(r"\[(\d{1,3})\]")
+_SPACED_CITATION = re.compile(r"[ \t]*\[(\d{1,3})\]")
 _MIN_SENTENCE_CHARS = 8
 
 EmbedMany = Callable[[Sequence[str]], list[list[float]]]
@@ -38,7 +39,8 @@ def drop_invalid_citations(answer: str, n_sources: int) -> tuple[str, tuple[int,
     if not invalid:
         return answer, ()
     bad = set(invalid)
-    cleaned = _CITATION.sub(lambda m: "" if int(m.group(1)) in bad else m.group(0), answer)
+    # The space before a removed marker goes with it: "see [9]." becomes "see.".
+    cleaned = _SPACED_CITATION.sub(lambda m: "" if int(m.group(1)) in bad else m.group(0), answer)
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), invalid
 
 

@@ -1,0 +1,370 @@
+"""The pipeline with fakes (tests/fakes.py): real files, real catalog and keyword index.
+
+Fakes test logic only: no embedder, vector store or language model is loaded here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from fakes import FAKE_EMBEDDER_NAME, FakeEmbedder, InMemoryVectorStore, make_fake_parts
+
+from ragkb.config import load_settings
+from ragkb.errors import EXIT_MISMATCH, StoreMismatchError
+from ragkb.index.catalog import CATALOG_FILE, list_kb_names
+from ragkb.ingest.documents.reasons import NOT_FOUND
+from ragkb.kb import KnowledgeBase
+from ragkb.query.chat import ChatSession
+from ragkb.query.prompting import REFUSAL_TEXT
+from ragkb.types import DoneEvent, SourcesEvent, TextEvent
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fakes import ScriptedGenerator
+
+    from ragkb.types import Answer
+
+CACHE_TEXT = (
+    "The frobnicator keeps a cache of parsed pages. Its cache size defaults to 64 megabytes "
+    "and can be raised with the cache_size option.\n"
+)
+GARDEN_TEXT = (
+    "# Garden\n\nTomatoes need full sun and regular watering. Prune the tomato plants weekly "
+    "in summer.\n"
+)
+CACHE_QUESTION = "How big is the frobnicator cache?"
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """Return a folder with one .txt and one .md file on different subjects."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "cache.txt").write_text(CACHE_TEXT, encoding="utf-8")
+    (folder / "garden.md").write_text(GARDEN_TEXT, encoding="utf-8")
+    return folder
+
+
+def _kb(flags: dict[str, Any] | None = None, **fake: Any) -> KnowledgeBase:
+    settings = load_settings(flags or {})
+    return KnowledgeBase(settings, parts=make_fake_parts(settings, **fake))
+
+
+def _store(kb: KnowledgeBase) -> InMemoryVectorStore:
+    return kb.parts.vectors  # type: ignore[return-value]
+
+
+def _generator(kb: KnowledgeBase) -> ScriptedGenerator:
+    return kb.parts.generator  # type: ignore[return-value]
+
+
+def _consistent(kb: KnowledgeBase) -> None:
+    assert kb.parts.catalog.chunk_ids(), "the knowledge base holds no chunks"
+    assert sorted(kb.parts.catalog.chunk_ids()) == sorted(_store(kb).all_ids())
+
+
+def _assert_exact_quotes(answer: Answer) -> None:
+    assert answer.evidence, "no evidence quoted"
+    texts = {h.chunk_id: h.text for h in answer.sources}
+    for quote in answer.evidence:
+        assert quote.chunk_id in texts
+        assert quote.quote
+        assert quote.quote in texts[quote.chunk_id]
+        assert texts[quote.chunk_id][quote.start : quote.end] == quote.quote
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+
+def test_ingest_adds_files(docs: Path) -> None:
+    kb = _kb()
+    report = kb.ingest([str(docs)])
+    cache, garden = str(docs / "cache.txt"), str(docs / "garden.md")
+    assert sorted(report.added) == [cache, garden]
+    assert report.updated == report.unchanged == report.removed == report.failed == ()
+    assert report.chunks_added == 2
+    assert not report.dry_run
+    assert kb.exists()
+    _consistent(kb)
+    assert {r.path for r in kb.files()} == {cache, garden}
+    assert all(r.status == "ok" and r.chunks == 1 for r in kb.files())
+    stored = kb.parts.catalog.get_meta("fingerprint")
+    assert stored["embedder"] == FAKE_EMBEDDER_NAME
+    assert stored["dimension"] == 64
+    assert stored["metric"] == "cosine"
+    assert len(kb.parts.query_encoder.prepared) == 1  # type: ignore[attr-defined]
+    info = kb.info()
+    assert (info.files, info.chunks, info.embedder) == (2, 2, FAKE_EMBEDDER_NAME)
+
+
+def test_reingest_is_a_no_op(docs: Path) -> None:
+    kb = _kb()
+    kb.ingest([str(docs)])
+    ids = kb.parts.catalog.chunk_ids()
+    embedded = kb.parts.embedder.embedded_passages  # type: ignore[attr-defined]
+    report = kb.ingest([str(docs)])
+    assert report.added == report.updated == report.removed == report.failed == ()
+    assert sorted(report.unchanged) == [str(docs / "cache.txt"), str(docs / "garden.md")]
+    assert report.chunks_added == report.chunks_removed == 0
+    assert kb.parts.embedder.embedded_passages == embedded  # type: ignore[attr-defined]
+    assert kb.parts.catalog.chunk_ids() == ids
+    _consistent(kb)
+
+
+def test_changed_file_is_updated_and_its_old_chunks_are_gone(docs: Path) -> None:
+    kb = _kb()
+    kb.ingest([str(docs)])
+    cache = str(docs / "cache.txt")
+    old_ids = set(kb.parts.catalog.chunk_ids(cache))
+    (docs / "cache.txt").write_text(
+        "The frobnicator cache was replaced by a quuxinator spool of 128 megabytes.\n",
+        encoding="utf-8",
+    )
+    report = kb.ingest([str(docs)])
+    assert report.updated == (cache,)
+    assert report.unchanged == (str(docs / "garden.md"),)
+    assert report.added == ()
+    assert report.chunks_added == 1
+    assert report.chunks_removed == 1
+    new_ids = set(kb.parts.catalog.chunk_ids(cache))
+    assert new_ids and not new_ids & old_ids
+    assert not old_ids & set(_store(kb).all_ids())
+    _consistent(kb)
+    hits = kb.search("quuxinator spool")
+    assert hits[0].source == cache
+    assert "quuxinator" in hits[0].text
+
+
+def test_deleted_file_is_pruned(docs: Path) -> None:
+    kb = _kb()
+    kb.ingest([str(docs)])
+    garden = str(docs / "garden.md")
+    (docs / "garden.md").unlink()
+    report = kb.ingest([str(docs)])
+    assert report.removed == (garden,)
+    assert report.chunks_removed == 1
+    assert kb.parts.catalog.chunk_ids(garden) == []
+    assert kb.parts.catalog.file(garden) is None
+    assert [r.path for r in kb.files()] == [str(docs / "cache.txt")]
+    _consistent(kb)
+
+
+def test_dry_run_writes_nothing(docs: Path) -> None:
+    kb = _kb()
+    report = kb.ingest([str(docs)], dry_run=True)
+    assert report.dry_run
+    assert sorted(report.added) == [str(docs / "cache.txt"), str(docs / "garden.md")]
+    assert report.chunks_added == 0
+    assert not (kb.directory / CATALOG_FILE).exists()
+    assert not kb.exists()
+    assert _store(kb).count() == 0
+    assert list_kb_names(kb.settings.home) == []
+
+
+def test_ingest_of_a_missing_path_leaves_no_knowledge_base(tmp_path: Path) -> None:
+    kb = _kb()
+    missing = tmp_path / "no-such-folder"
+    report = kb.ingest([str(missing)])
+    assert [(f.path, f.reason) for f in report.failed] == [(str(missing), NOT_FOUND)]
+    assert report.added == ()
+    assert not kb.exists()
+    assert not (kb.directory / CATALOG_FILE).exists()
+    assert list_kb_names(kb.settings.home) == []
+
+
+def test_other_chunk_tokens_rechunk_every_file(docs: Path) -> None:
+    records: dict[str, Any] = {}
+    first = _kb(records=records)
+    first.ingest([str(docs)])
+    second = _kb({"chunk_tokens": 100, "overlap_tokens": 10}, records=records)
+    report = second.ingest([str(docs)])
+    assert sorted(report.updated) == [str(docs / "cache.txt"), str(docs / "garden.md")]
+    assert report.unchanged == ()
+    assert second.parts.catalog.get_meta("fingerprint")["chunk_tokens"] == 100
+    _consistent(second)
+    # and once recorded, the new chunking is stable
+    assert (
+        _kb({"chunk_tokens": 100, "overlap_tokens": 10}, records=records)
+        .ingest([str(docs)])
+        .updated
+        == ()
+    )
+
+
+def test_other_embedder_in_the_fingerprint_is_a_store_mismatch(docs: Path) -> None:
+    kb = _kb()
+    kb.ingest([str(docs)])
+    stored = kb.parts.catalog.get_meta("fingerprint")
+    kb.parts.catalog.set_meta("fingerprint", {**stored, "embedder": "another-model"})
+    with pytest.raises(StoreMismatchError) as caught:
+        kb.retrieve(CACHE_QUESTION)
+    assert caught.value.exit_code == EXIT_MISMATCH == 7
+    assert "embedder: stored 'another-model', now 'fake-hash-64'" in str(caught.value)
+    with pytest.raises(StoreMismatchError):
+        kb.ingest([str(docs)])
+    assert _generator(kb).calls == []
+
+
+def test_metric_set_explicitly_on_a_cosine_kb_is_a_store_mismatch(docs: Path) -> None:
+    _kb().ingest([str(docs)])
+    kb = _kb({"metric": "l2"})
+    assert kb.metric == "l2"
+    with pytest.raises(StoreMismatchError, match="the metric is fixed at creation"):
+        kb.ingest([str(docs)])
+    # without the flag, the stored metric wins
+    assert _kb().metric == "cosine"
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("frobnicator cache size", "cache.txt"),
+        ("How often should I prune tomato plants?", "garden.md"),
+    ],
+)
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_search_finds_the_file_that_holds_the_words(
+    docs: Path, query: str, name: str, metric: str
+) -> None:
+    kb = _kb(metric=metric)
+    kb.ingest([str(docs)])
+    hits = kb.search(query)
+    assert hits[0].source == str(docs / name)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert hits[0].score > hits[-1].score
+    # one score scale: the distance maps back to the same similarity under both metrics
+    factor = 1.0 if metric == "cosine" else 2.0
+    assert hits[0].distance == pytest.approx(factor * (1.0 - hits[0].score), abs=1e-5)
+    retrieval = kb.retrieve(query)
+    assert retrieval.relevant[0].source == str(docs / name)
+
+
+# -- ask ----------------------------------------------------------------------------------------
+
+
+def test_ask_answers_from_the_chunks(docs: Path) -> None:
+    kb = _kb(
+        {"n_ctx": 1500},
+        replies=["The cache size defaults to 64 megabytes [1]. See also [9]."],
+    )
+    kb.ingest([str(docs)])
+    answer = kb.ask(CACHE_QUESTION)
+    generator = _generator(kb)
+    assert len(generator.calls) == 1
+    prompt = "\n".join(m["content"] for m in generator.calls[0])
+    assert CACHE_QUESTION in prompt
+    assert CACHE_TEXT.strip() in prompt
+    assert GARDEN_TEXT.split("\n\n")[1].strip() not in prompt  # not relevant: not sent
+    assert not answer.refused
+    assert answer.refusal_reason is None
+    assert answer.unknown_terms == ()
+    assert answer.sources[0].source == str(docs / "cache.txt")
+    assert answer.usage is not None
+    assert answer.usage.n_ctx == generator.n_ctx == 1500
+    assert answer.usage.max_tokens == 256
+    assert answer.usage.prompt_tokens == generator.count_tokens(generator.calls[0])
+    assert answer.usage.completion_tokens > 0
+    assert answer.invalid_citations == (9,)
+    assert "[9]" not in answer.text
+    assert "[1]" in answer.text
+    assert answer.standalone_query == CACHE_QUESTION
+    _assert_exact_quotes(answer)
+
+
+def test_ask_stream_events(docs: Path) -> None:
+    kb = _kb(replies=["It defaults to 64 megabytes [1]."])
+    kb.ingest([str(docs)])
+    events = list(kb.ask_stream(CACHE_QUESTION))
+    assert isinstance(events[0], SourcesEvent)
+    assert not events[0].refused
+    assert isinstance(events[-1], DoneEvent)
+    streamed = "".join(e.text for e in events if isinstance(e, TextEvent))
+    assert streamed.strip() == events[-1].answer.text == "It defaults to 64 megabytes [1]."
+
+
+def test_unknown_term_is_refused_without_calling_the_model(docs: Path) -> None:
+    kb = _kb(replies=["must not be used"])
+    kb.ingest([str(docs)])
+    answer = kb.ask("How do I configure zorblatt?")
+    assert answer.refused
+    assert answer.unknown_terms == ("zorblatt",)
+    assert answer.refusal_reason == "the documents never mention: zorblatt"
+    assert answer.text == REFUSAL_TEXT["en"]
+    assert answer.sources == ()
+    assert answer.usage is None
+    assert _generator(kb).calls == []
+
+
+def test_refusal_is_in_chinese_for_a_chinese_question(docs: Path) -> None:
+    kb = _kb(replies=["must not be used"])
+    kb.ingest([str(docs)])
+    answer = kb.ask("量子纠缠的原理是什么？")
+    assert answer.refused
+    assert answer.text == REFUSAL_TEXT["zh"]
+    assert answer.refusal_reason is not None
+    assert answer.refusal_reason.startswith("no retrieved passage passed")
+    assert _generator(kb).calls == []
+
+
+def test_chat_follow_up_is_rewritten_and_history_grows(docs: Path) -> None:
+    rewrite = "What is the default frobnicator cache size?"
+    kb = _kb(
+        replies=[
+            "The cache holds parsed pages [1].",
+            rewrite,
+            "It defaults to 64 megabytes [1].",
+        ]
+    )
+    kb.ingest([str(docs)])
+    session = ChatSession()
+    first = kb.ask(CACHE_QUESTION, session=session)
+    assert not first.refused
+    assert len(session.history) == 1
+    second = kb.ask("What about its default?", session=session)
+    generator = _generator(kb)
+    assert len(generator.calls) == 3
+    rewrite_prompt = "\n".join(m["content"] for m in generator.calls[1])
+    assert "What about its default?" in rewrite_prompt
+    assert CACHE_QUESTION in rewrite_prompt  # the conversation it resolves "its" with
+    assert second.standalone_query == rewrite
+    assert not second.refused
+    assert second.text == "It defaults to 64 megabytes [1]."
+    answer_prompt = "\n".join(m["content"] for m in generator.calls[2])
+    assert "What about its default?" in answer_prompt
+    assert CACHE_TEXT.strip() in answer_prompt
+    assert len(session.history) == 2
+    assert session.history[-1].question == "What about its default?"
+    assert session.last_query == rewrite
+    _assert_exact_quotes(second)
+
+
+# -- the fakes themselves -----------------------------------------------------------------------
+
+
+def test_fake_embedder_is_deterministic_and_normalised() -> None:
+    embedder = FakeEmbedder()
+    text = "Cache size 缓存大小"
+    assert embedder.count_tokens(text) == 6  # two words, four Han characters
+    assert [text[s:e] for s, e in embedder.token_offsets(text)] == ["Cache", "size", *"缓存大小"]
+    [vector] = embedder.embed_passages([text])
+    assert len(vector) == embedder.dimension
+    assert sum(x * x for x in vector) == pytest.approx(1.0)
+    assert embedder.embed_query(text) == vector == FakeEmbedder().embed_passages([text])[0]
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_in_memory_store_distances(metric: str) -> None:
+    store = InMemoryVectorStore(metric)
+    store.upsert(
+        ["a", "b"], [[1.0, 0.0], [0.0, 1.0]], [{"source": "x"}, {"source": "y"}], ["A", "B"]
+    )
+    matches = store.query([1.0, 0.0], 2)
+    assert [m.chunk_id for m in matches] == ["a", "b"]
+    assert [m.distance for m in matches] == ([0.0, 1.0] if metric == "cosine" else [0.0, 2.0])
+    store.delete_source("x")
+    assert store.all_ids() == ["b"]

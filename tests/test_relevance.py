@@ -1,0 +1,173 @@
+"""The relevance policy: which hits may answer, and why ask refuses (ragkb.query.relevance)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ragkb.query.relevance import (
+    COVERAGE_WEIGHT,
+    KEYWORD_MODE_MIN_COVERAGE,
+    judge,
+    unknown_terms,
+    weighted_coverage,
+)
+from ragkb.types import Hit
+
+VECTOR_RULE = (
+    "no retrieved passage passed the relevance threshold (min_score 0.3, min_relevance 0.62)"
+)
+
+
+def _hit(chunk_id: str, score: float) -> Hit:
+    return Hit(chunk_id, f"text of {chunk_id}", "/docs/a.txt", None, None, score, 1 - score)
+
+
+def test_policy_constants() -> None:
+    assert COVERAGE_WEIGHT == 0.75
+    assert KEYWORD_MODE_MIN_COVERAGE == 0.25
+
+
+@pytest.mark.parametrize(
+    ("mode", "hits", "coverage", "min_score", "min_relevance", "relevant", "reason"),
+    [
+        # similarity 0.5 + 0.75 x 0.2 = 0.65 reaches 0.62
+        ("hybrid", [("a", 0.5)], {"a": 0.2}, 0.3, 0.62, ["a"], None),
+        # 0.5 + 0.75 x 0.1 = 0.575 does not
+        ("hybrid", [("a", 0.5)], {"a": 0.1}, 0.3, 0.62, [], VECTOR_RULE),
+        # no coverage entry counts as 0
+        ("vector", [("a", 0.5)], {}, 0.3, 0.62, [], VECTOR_RULE),
+        # full coverage cannot rescue a similarity under min_score
+        ("vector", [("a", 0.25)], {"a": 1.0}, 0.3, 0.62, [], VECTOR_RULE),
+        # min_score itself passes
+        ("vector", [("a", 0.3)], {"a": 1.0}, 0.3, 0.62, ["a"], None),
+        # a high similarity alone is enough
+        ("vector", [("a", 0.7)], {}, 0.3, 0.62, ["a"], None),
+        # min_relevance 0 turns the coverage rule off: similarity alone decides
+        ("hybrid", [("a", 0.35)], {}, 0.3, 0.0, ["a"], None),
+        ("hybrid", [("a", 0.29)], {}, 0.3, 0.0, [], VECTOR_RULE.replace("0.62", "0.0")),
+        # only the passing hits are kept, in their order
+        (
+            "hybrid",
+            [("a", 0.9), ("b", 0.4), ("c", 0.5)],
+            {"b": 0.0, "c": 0.3},
+            0.3,
+            0.62,
+            ["a", "c"],
+            None,
+        ),
+        # keyword mode: the score is BM25 (unbounded), coverage alone decides, floor 0.25
+        ("keyword", [("a", 12.0)], {"a": 0.25}, 0.3, 0.62, ["a"], None),
+        (
+            "keyword",
+            [("a", 12.0)],
+            {"a": 0.2},
+            0.3,
+            0.62,
+            [],
+            "no retrieved passage passed the relevance threshold (keyword coverage 0.25)",
+        ),
+        # keyword mode with min_relevance 0: floor 0, every hit counts
+        ("keyword", [("a", 0.1), ("b", 3.0)], {}, 0.3, 0.0, ["a", "b"], None),
+        # no hits at all
+        ("hybrid", [], {}, 0.3, 0.62, [], "nothing in the knowledge base matches the question"),
+        ("keyword", [], {}, 0.3, 0.0, [], "nothing in the knowledge base matches the question"),
+    ],
+)
+def test_judge(
+    mode: str,
+    hits: list[tuple[str, float]],
+    coverage: dict[str, float],
+    min_score: float,
+    min_relevance: float,
+    relevant: list[str],
+    reason: str | None,
+) -> None:
+    verdict = judge(
+        [_hit(cid, score) for cid, score in hits],
+        mode=mode,
+        coverage=coverage,
+        min_score=min_score,
+        min_relevance=min_relevance,
+    )
+    assert [h.chunk_id for h in verdict.relevant] == relevant
+    assert verdict.reason == reason
+    assert verdict.refused is (not relevant)
+    assert verdict.unknown_terms == ()
+
+
+@pytest.mark.parametrize("mode", ["vector", "hybrid", "keyword"])
+def test_judge_unknown_terms_veto_whatever_the_scores(mode: str) -> None:
+    verdict = judge(
+        [_hit("a", 0.99)],
+        mode=mode,
+        coverage={"a": 1.0},
+        unknown_terms=["zorblatt", "wireguard"],
+        min_score=0.0,
+        min_relevance=0.0,
+    )
+    assert verdict.relevant == ()
+    assert verdict.refused
+    assert verdict.reason == "the documents never mention: zorblatt, wireguard"
+    assert verdict.unknown_terms == ("zorblatt", "wireguard")
+
+
+def test_judge_unknown_terms_veto_without_hits() -> None:
+    verdict = judge(
+        [], mode="hybrid", coverage={}, unknown_terms=["xer"], min_score=0.3, min_relevance=0.62
+    )
+    assert verdict.reason == "the documents never mention: xer"
+    assert verdict.unknown_terms == ("xer",)
+
+
+def _idf_table(table: dict[str, float]) -> Callable[[str], float]:
+    return lambda token: table.get(token, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("query", "keywords", "idf", "expected"),
+    [
+        # equal weights: the plain share of query words found
+        ({"cache", "size"}, "the cache holds data", {"cache": 1.0, "size": 1.0}, 0.5),
+        ({"cache", "size"}, "cache size", {"cache": 1.0, "size": 1.0}, 1.0),
+        ({"cache", "size"}, "nothing relevant", {"cache": 1.0, "size": 1.0}, 0.0),
+        # the rare word counts for more
+        ({"the", "frobnicator"}, "frobnicator", {"the": 0.1, "frobnicator": 0.9}, 0.9),
+        ({"the", "frobnicator"}, "the", {"the": 0.1, "frobnicator": 0.9}, 0.1),
+        # whole tokens only: "cache" does not match "caches"
+        ({"cache"}, "caches", {"cache": 1.0}, 0.0),
+        # no weight at all: 0, not a division by zero
+        ({"cache"}, "cache", {}, 0.0),
+        (set(), "cache", {"cache": 1.0}, 0.0),
+    ],
+)
+def test_weighted_coverage(
+    query: set[str], keywords: str, idf: dict[str, float], expected: float
+) -> None:
+    assert weighted_coverage(query, keywords, _idf_table(idf)) == pytest.approx(expected)
+
+
+VOCABULARY = frozenset({"reconfigure", "cache", "frobnicator", "zqxfoo"})
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        (["cache"], []),  # a corpus word
+        (["余弦", "相似度"], []),  # Chinese is left out
+        (["zorblatt", "余弦"], ["zorblatt"]),
+        (["gizmo"], []),  # a common word (the embedder's vocabulary)
+        (["reconfigures"], []),  # an inflected form of a corpus word
+        (["reconfiguring"], []),
+        (["frobnicators"], []),
+        (["banana"], []),  # an everyday English word (wordfreq)
+        (["kettle"], []),
+        (["zorblatt"], ["zorblatt"]),
+        (["timedatectl", "cache", "wireguard"], ["timedatectl", "wireguard"]),  # question order
+        (["zorblatt", "zorblatt"], ["zorblatt"]),  # each once
+        (["zqxs"], ["zqxs"]),  # a stem under 4 letters matches no corpus word
+    ],
+)
+def test_unknown_terms(tokens: list[str], expected: list[str]) -> None:
+    assert unknown_terms(tokens, VOCABULARY, lambda word: word == "gizmo") == expected

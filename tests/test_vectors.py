@@ -1,0 +1,135 @@
+"""The vector store: the real embedded Chroma collection, and the one score scale."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ragkb.errors import EXIT_MISMATCH, ConfigError, StoreMismatchError
+from ragkb.index.vectors import ChromaStore, collection_name, distance_to_score, score_to_distance
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def unit(*values: float) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
+
+
+# Three normalised vectors in 3-D: a and b are close, c points the other way.
+VECTORS = {
+    "a": unit(1.0, 0.1, 0.0),
+    "b": unit(1.0, 0.3, 0.0),
+    "c": unit(-1.0, 0.0, 0.2),
+}
+SOURCES = {"a": "/docs/one.txt", "b": "/docs/one.txt", "c": "/docs/two.txt"}
+
+
+def fill(store: ChromaStore) -> None:
+    ids = list(VECTORS)
+    store.upsert(
+        ids,
+        [VECTORS[i] for i in ids],
+        [{"source": SOURCES[i]} for i in ids],
+        [f"text of {i}" for i in ids],
+    )
+
+
+def cosine(u: list[float], v: list[float]) -> float:
+    return sum(x * y for x, y in zip(u, v, strict=True))
+
+
+# -- the score scale: fast, no chromadb ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+@pytest.mark.parametrize("score", [0.0, 0.25, 0.62, 1.0])
+def test_score_and_distance_are_inverses(metric: str, score: float) -> None:
+    distance = score_to_distance(score, metric)
+
+    assert distance_to_score(distance, metric) == pytest.approx(score)
+    assert score_to_distance(distance_to_score(distance, metric), metric) == pytest.approx(distance)
+
+
+def test_both_metrics_give_the_cosine_similarity() -> None:
+    u, v = VECTORS["a"], VECTORS["b"]
+    cos = cosine(u, v)
+    squared_l2 = sum((x - y) ** 2 for x, y in zip(u, v, strict=True))
+
+    assert distance_to_score(1.0 - cos, "cosine") == pytest.approx(cos)
+    assert distance_to_score(squared_l2, "l2") == pytest.approx(cos)
+
+
+def test_unknown_metric_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="dot"):
+        distance_to_score(0.1, "dot")
+    with pytest.raises(ConfigError, match="dot"):
+        score_to_distance(0.1, "dot")
+
+
+def test_invalid_metric_is_refused_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ip"):
+        ChromaStore(kb="notes", metric="ip", path=tmp_path / "chroma")
+
+
+# -- the real embedded Chroma ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_round_trip(tmp_path: Path, metric: str) -> None:
+    store = ChromaStore(kb="notes", metric=metric, path=tmp_path / "chroma")
+    assert store.count() == 0
+    assert store.query(VECTORS["a"], 3) == []
+
+    fill(store)
+
+    assert store.count() == 3
+    assert sorted(store.all_ids()) == ["a", "b", "c"]
+    matches = store.query(VECTORS["a"], 10)  # more than stored: capped, not an error
+    assert [m.chunk_id for m in matches] == ["a", "b", "c"]
+    for m in matches:
+        expected = cosine(VECTORS["a"], VECTORS[m.chunk_id])
+        assert distance_to_score(m.distance, metric) == pytest.approx(expected, abs=1e-4)
+    stored = store.embeddings(["b", "c"])
+    assert set(stored) == {"b", "c"}
+    assert stored["b"] == pytest.approx(VECTORS["b"], abs=1e-6)
+    assert store.embeddings([]) == {}
+
+
+@pytest.mark.slow
+def test_upsert_replaces_and_delete_source_removes(tmp_path: Path) -> None:
+    store = ChromaStore(kb="notes", metric="cosine", path=tmp_path / "chroma")
+    fill(store)
+
+    store.upsert(["c"], [VECTORS["a"]], [{"source": SOURCES["c"]}], ["moved"])
+    assert store.count() == 3
+    assert store.embeddings(["c"])["c"] == pytest.approx(VECTORS["a"], abs=1e-6)
+
+    store.delete_source("/docs/one.txt")
+    assert store.all_ids() == ["c"]
+    assert [m.chunk_id for m in store.query(VECTORS["b"], 5)] == ["c"]
+
+
+@pytest.mark.slow
+def test_reopening_keeps_the_vectors(tmp_path: Path) -> None:
+    fill(ChromaStore(kb="notes", metric="l2", path=tmp_path / "chroma"))
+
+    again = ChromaStore(kb="notes", metric="l2", path=tmp_path / "chroma")
+
+    assert again.count() == 3
+    assert collection_name("notes") == "ragkb_notes"
+
+
+@pytest.mark.slow
+def test_other_metric_on_existing_collection_is_a_mismatch(tmp_path: Path) -> None:
+    fill(ChromaStore(kb="notes", metric="cosine", path=tmp_path / "chroma"))
+
+    other = ChromaStore(kb="notes", metric="l2", path=tmp_path / "chroma")
+    with pytest.raises(StoreMismatchError, match="cosine") as caught:
+        other.count()
+
+    assert caught.value.exit_code == EXIT_MISMATCH == 7
