@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 HANG_MARK = "hang"
+CRASH_MARK = "crash"
 
 
 def parse_or_hang(path: str, display_path: str):
@@ -32,6 +33,11 @@ def parse_or_hang(path: str, display_path: str):
 
     if HANG_MARK in Path(path).name:
         time.sleep(120)
+    if CRASH_MARK in Path(path).name:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)  # as a segfault in a C parser would end it
 
     return _parse(path, display_path)
 
@@ -104,3 +110,17 @@ def test_a_hanging_parse_times_out_and_a_fresh_child_goes_on(
     assert results[1].reason == "timed out (parsing took over 3 s)"
     assert "new child" in text_of(results[2])
     assert elapsed < 30  # the hung child (asleep for 120 s) was killed, not waited for
+
+
+def test_a_parser_that_dies_is_reported_at_once_and_the_next_file_parsed(
+    monkeypatch: pytest.MonkeyPatch, make_text_file: Callable[..., Path]
+) -> None:
+    monkeypatch.setattr(pool_module, "_parse", parse_or_hang)
+    before = make_text_file("before.txt", "Parsed before the crash.")
+    crash = make_text_file("crash.txt", "This one kills its parser.")
+    after = make_text_file("after.txt", "Parsed by a fresh child.")
+    started = time.monotonic()
+    results = parse([before, crash, after], timeout_s=60)
+    assert time.monotonic() - started < 30  # not after the time limit
+    assert [r.reason for r in results] == [None, pool_module.CRASHED, None]
+    assert "fresh child" in text_of(results[2])

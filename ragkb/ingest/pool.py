@@ -10,15 +10,18 @@ import contextlib
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult, Pool
 
 from ragkb.errors import DocumentError
+from ragkb.ingest.documents.reasons import CRASHED
 from ragkb.types import Document
 
 # Address-space cap for the parsing child; a PDF needing more than this is reported.
 PARSE_MEMORY_LIMIT_BYTES = 4 * 1024**3
 _LOOKAHEAD = 2  # files parsed ahead of the one being embedded; keeps memory flat
+_Parsed = tuple[Document | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ def _limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (PARSE_MEMORY_LIMIT_BYTES, PARSE_MEMORY_LIMIT_BYTES))
 
 
-def _parse(path: str, display_path: str) -> tuple[Document | None, str | None]:
+def _parse(path: str, display_path: str) -> _Parsed:
     from ragkb.ingest.documents import load_document
 
     try:
@@ -59,20 +62,27 @@ class ParsePool:
 
     def __init__(self, *, timeout_s: float) -> None:
         self._timeout_s = timeout_s
-        self._ctx = multiprocessing.get_context("spawn")
-        self._pool: Pool | None = None
+        self._executor: ProcessPoolExecutor | None = None
 
-    def _get_pool(self) -> Pool:
-        if self._pool is None:
-            self._pool = self._ctx.Pool(1, initializer=_limit_memory)
-        return self._pool
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_limit_memory,
+            )
+        return self._executor
 
     def close(self) -> None:
-        """Stop the child process."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        """Stop the child process, whatever it is doing."""
+        if self._executor is None:
+            return
+        # A hung parser never returns: kill the child (ProcessPoolExecutor gains
+        # terminate_workers() only in Python 3.14).
+        for process in list((self._executor._processes or {}).values()):
+            process.kill()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = None
 
     def __enter__(self) -> ParsePool:
         return self
@@ -83,20 +93,25 @@ class ParsePool:
     def parse_all(self, files: Iterable[tuple[str, str]]) -> Iterator[ParseResult]:
         """Yield a ParseResult per (path, display_path), in order."""
         todo = deque(files)
-        pending: deque[tuple[str, str, AsyncResult]] = deque()
+        pending: deque[tuple[str, str, Future[_Parsed]]] = deque()
         while todo or pending:
             while todo and len(pending) < _LOOKAHEAD:
                 path, shown = todo.popleft()
-                pending.append((path, shown, self._get_pool().apply_async(_parse, (path, shown))))
+                pending.append((path, shown, self._pool().submit(_parse, path, shown)))
             path, shown, job = pending.popleft()
             try:
-                document, reason = job.get(timeout=self._timeout_s)
-            except multiprocessing.TimeoutError:
+                document, reason = job.result(timeout=self._timeout_s)
+            except (TimeoutError, BrokenProcessPool) as exc:
+                # The child hung or died on this file (the one it was working on: it parses
+                # in order); start a fresh one for the files queued behind it.
                 document = None
-                reason = f"timed out (parsing took over {self._timeout_s:g} s)"
-                # The child may be stuck: replace it and resubmit what was queued behind.
+                reason = (
+                    f"timed out (parsing took over {self._timeout_s:g} s)"
+                    if isinstance(exc, TimeoutError)
+                    else CRASHED
+                )
                 self.close()
-                for p, s, _ in reversed(pending):
-                    todo.appendleft((p, s))
+                for queued_path, queued_shown, _ in reversed(pending):
+                    todo.appendleft((queued_path, queued_shown))
                 pending.clear()
             yield ParseResult(path, shown, document, reason)
