@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from ragkb.index.catalog import ChunkRecord, FileRecord
 from ragkb.ingest.chunking import chunk_document
-from ragkb.ingest.documents.reasons import NOT_FOUND
 from ragkb.ingest.plan import Candidate
 from ragkb.ingest.pool import ParsePool, ParseResult
 from ragkb.language import keyword_tokens, warm_up_segmenter
@@ -176,7 +175,7 @@ class Syncer:
 
     def _record_failure(self, path: str, reason: str) -> None:
         """Drop any stale chunks of PATH and remember why it failed."""
-        if reason == NOT_FOUND:
+        if not Path(path).is_file():  # missing, or a folder that could not be listed
             return
         known = self._catalog.file(path)
         if known is not None and known.chunks:

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ragkb.ingest.documents import SUPPORTED_SUFFIXES
-from ragkb.ingest.documents.reasons import NOT_FOUND
+from ragkb.ingest.documents.reasons import NOT_FOUND, UNREADABLE_FOLDER
 from ragkb.types import FileFailure
 
 _HIDDEN_PREFIXES = (".", "~$")  # dotfiles and Word's lock files
 
 
-def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path], list[FileFailure]]:
-    """Return (files, folders given, failures) for the paths named on the command line."""
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """What the paths named on the command line hold."""
+
+    files: list[Path]  # supported files, sorted, each once
+    folders: list[Path]  # the folders named (their vanished files may be pruned)
+    failures: list[FileFailure]  # named files that are missing or unsupported, unreadable folders
+    unreadable: list[Path]  # folders that could not be listed: nothing under them is pruned
+
+
+def discover(paths: Sequence[str]) -> Discovery:
+    """Find the supported files under PATHS, and say what could not be looked at."""
     files: list[Path] = []
     folders: list[Path] = []
     failures: list[FileFailure] = []
+    unreadable: list[Path] = []
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if path.is_dir():
             folders.append(path)
-            files.extend(_walk(path))
+            files.extend(_walk(path, unreadable))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
@@ -32,11 +44,15 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path], list[FileFai
                 )
         else:
             failures.append(FileFailure(str(path), NOT_FOUND))
-    return sorted(set(files)), folders, failures
+    failures.extend(FileFailure(str(p), UNREADABLE_FOLDER) for p in unreadable)
+    return Discovery(sorted(set(files)), folders, failures, unreadable)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, names in os.walk(folder):
+def _walk(folder: Path, unreadable: list[Path]) -> Iterator[Path]:
+    def note(error: OSError) -> None:
+        unreadable.append(Path(error.filename or folder))
+
+    for root, dirs, names in os.walk(folder, onerror=note):
         dirs[:] = sorted(d for d in dirs if not d.startswith(_HIDDEN_PREFIXES))
         for name in sorted(names):
             if name.startswith(_HIDDEN_PREFIXES):

@@ -53,10 +53,10 @@ def plan_sync(
     max_file_bytes: int,
 ) -> SyncPlan:
     """Compare the files under PATHS with the catalog and decide what to do with each."""
-    files, folders, failures = discover(paths)
-    plan = SyncPlan(failed=list(failures))
+    found = discover(paths)
+    plan = SyncPlan(failed=list(found.failures))
     seen: set[str] = set()
-    for path in files:
+    for path in found.files:
         key = str(path)
         seen.add(key)
         try:
@@ -85,7 +85,19 @@ def plan_sync(
     if prune:
         for record in catalog.files():
             path = Path(record.path)
-            inside = any(path.is_relative_to(folder) for folder in folders)
-            if inside and record.path not in seen and not path.exists():
+            inside = any(path.is_relative_to(folder) for folder in found.folders)
+            hidden = any(path.is_relative_to(folder) for folder in found.unreadable)
+            if inside and not hidden and record.path not in seen and _vanished(path):
                 plan.removed.append(record.path)
     return plan
+
+
+def _vanished(path: Path) -> bool:
+    """Return whether PATH is known to be gone (an unreadable one might still be there)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False

@@ -70,9 +70,9 @@ def run_ingest(
         plan, _ = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
         return _dry_run_report(kb, plan)
     if not catalog.exists():
-        files, _, failures = discover(paths)
-        if not files:  # a mistyped path or --kb must not leave an empty knowledge base
-            return IngestReport(kb=kb, failed=tuple(failures))
+        found = discover(paths)
+        if not found.files:  # a mistyped path or --kb must not leave an empty knowledge base
+            return IngestReport(kb=kb, failed=tuple(found.failures))
     lock = acquire_lock(directory)
     try:
         plan, rechunk = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
