@@ -138,12 +138,22 @@ def test_chinese_pdf_text_extracts_without_layout_line_breaks(make_pdf: MakeFile
         (f"一、标题\n{CJK_LINE}。\n二、标题", f"一、标题\n{CJK_LINE}。\n二、标题"),
         ("苹果\n香蕉\n橘子", "苹果\n香蕉\n橘子"),
         ("Contents\n1 Install . . . . 3\n2.1 Usage ...... 12\nIntro.", "Contents\nIntro."),
-        ("T\nthreads . . . . . . . . . . 4\nxi", "T\nxi"),
+        ("T\nthreads . . . . . . . . . . 4\nxi", "T\nthreads … 4\nxi"),  # one line: content
+        ("1 Intro . . . . 1\n2 Install ..... 3\n3 Use ..... 7\nText.", "Text."),
+        ("iii Preface .... ii\n1 Start .... 1\nA Appendix ..... 9\nText.", "Text."),
+        (  # a datasheet keeps its values
+            "Maximum operating voltage .......... 240 V\nCurrent ..... 5\nWeight .... 2",
+            "Maximum operating voltage … 240 V\nCurrent … 5\nWeight … 2",
+        ),
+        (
+            "Price list\nApples ........ 3.20\nPears ........ 2.80",
+            "Price list\nApples … 3.20\nPears … 2.80",
+        ),
         ("Version 1.2.3.4 is out.\nSee p. 4.", "Version 1.2.3.4 is out.\nSee p. 4."),
     ],
 )
 def test_pdf_text_cleaning(raw: str, clean: str) -> None:
-    assert _clean_pdf_text(raw) == clean
+    assert _clean_pdf_text(raw, pages=20) == clean
 
 
 def test_encrypted_pdf_needs_a_password(make_encrypted_pdf: MakeFile) -> None:

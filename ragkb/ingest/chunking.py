@@ -15,7 +15,9 @@ from ragkb.language import split_sentences, trimmed_span
 from ragkb.types import Chunk, Document, Section
 
 # Bump when the splitting rules change: knowledge bases built by another version re-chunk.
-CHUNKER_VERSION = 3  # 2: PDF contents/index lines dropped; 3: run-together pages re-read
+# 2: PDF contents/index lines dropped; 3: run-together pages re-read; 4: only contents
+# entries dropped, other dot-leader lines kept.
+CHUNKER_VERSION = 4
 
 CountTokens = Callable[[str], int]
 TokenOffsets = Callable[[str], list[tuple[int, int]]]

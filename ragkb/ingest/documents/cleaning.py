@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -24,9 +25,20 @@ _FULL_LINE_SHARE = 0.85  # of the page's widest line
 _MIN_WRAPPED_WIDTH = 30  # display columns; a CJK character takes two
 _SPACES_RE = re.compile(r"[ \t]*\n[ \t]*|  +")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
-# A table-of-contents or index line: text, a dot leader, a page number ("Threads . . . 4").
-# Such lines match every query's words and outrank the page they point to, so they go.
-_LEADER_LINE_RE = re.compile(r"^[^\n]*?(?:\.[ \t]?){4,}[ \t]*[\divxlcIVXLC]+[ \t]*$\n?", re.M)
+# A line with a dot leader: "Threads . . . . 4" (a contents entry) or "Maximum operating
+# voltage .......... 240 V" (a datasheet value).
+_LEADER_LINE_RE = re.compile(
+    r"^(?P<label>[^\n]*?\S)[ \t]*(?:\.[ \t]?){4,}[ \t]*(?P<value>[^\s.][^\n]*?)[ \t]*$(?P<end>\n?)",
+    re.M,
+)
+_PAGE_NUMBER_RE = re.compile(r"\d{1,4}|[ivxlc]{1,8}", re.I)
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+# Contents entries come in runs: this many leader lines ending in page numbers, in order,
+# or any number of them under a "Contents" heading.
+_MIN_CONTENTS_ENTRIES = 3
+_CONTENTS_HEADING_RE = re.compile(
+    r"^[ \t]*(?:table of contents|contents|目录|目次|index|索引)[ \t]*$", re.I | re.M
+)
 _GLYPH_SHARE = 0.5
 # Latin letters in "words" this long mean the PDF places words by position without spaces
 # and pypdf ran them together ("Thepackagewillnotbeinstalled").
@@ -40,10 +52,10 @@ def clean_text(text: str) -> str:
     return _CONTROL_RE.sub("", text)
 
 
-def clean_pdf_text(text: str) -> str:
+def clean_pdf_text(text: str, *, pages: int) -> str:
     """Undo PDF layout artefacts: hyphenated breaks, ligatures, CJK wraps, space runs, and
-    drop table-of-contents and index lines."""
-    text = _LEADER_LINE_RE.sub("", clean_text(text))
+    dot leaders (contents entries go; other leader lines keep their content)."""
+    text = drop_contents_and_leaders(clean_text(text), pages=pages)
     text = _LIGATURE_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     text = _SPACES_RE.sub(lambda m: "\n" if "\n" in m.group() else " ", text)
     # "distri-\nbuted" is one word; "Jean-\nPaul" keeps its hyphen.
@@ -101,3 +113,45 @@ def runs_words_together(text: str) -> bool:
     letters = sum(ch.isascii() and ch.isalpha() for ch in text)
     glued = sum(len(m.group()) for m in _RUN_TOGETHER_RE.finditer(text))
     return letters >= 200 and glued / letters >= _RUN_TOGETHER_SHARE
+
+
+def drop_contents_and_leaders(text: str, *, pages: int) -> str:
+    """Drop a page's table of contents; collapse every other dot leader to " … ".
+
+    A contents entry points to a page: the page's leader lines are contents when at least
+    _MIN_CONTENTS_ENTRIES of them (or any, under a "Contents" heading) end in a page number
+    (arabic or roman, within the PAGES of the document) and those numbers never decrease,
+    as a contents list runs. Such lines
+    match every query's words and outrank the page they point to, so they go. Any other
+    leader line ("Maximum operating voltage .......... 240") is content: only its dots go.
+    """
+    lines = list(_LEADER_LINE_RE.finditer(text))
+    entries = [(m, n) for m in lines if (n := _page_number(m.group("value"), pages))]
+    numbers = [n for _, n in entries]
+    # Front matter is numbered in roman numerals, then arabic numbering starts again at 1.
+    arabic = [n for m, n in entries if m.group("value").isdigit()]
+    roman = [n for m, n in entries if not m.group("value").isdigit()]
+    in_order = all(b >= a for run in (arabic, roman) for a, b in itertools.pairwise(run))
+    enough = len(numbers) >= _MIN_CONTENTS_ENTRIES or (
+        numbers and _CONTENTS_HEADING_RE.search(text) is not None
+    )
+    is_contents = in_order and bool(enough)
+
+    def replace(match: re.Match[str]) -> str:
+        if is_contents and _page_number(match.group("value"), pages):
+            return ""
+        return f"{match.group('label')} … {match.group('value')}{match.group('end')}"
+
+    return _LEADER_LINE_RE.sub(replace, text)
+
+
+def _page_number(value: str, pages: int) -> int:
+    """Return VALUE as a page number of a PAGES-page document, or 0 when it is none."""
+    if not _PAGE_NUMBER_RE.fullmatch(value):
+        return 0
+    if value.isdigit():
+        number = int(value)
+    else:
+        digits = [_ROMAN[c] for c in value.lower()]
+        number = sum(-d if d < n else d for d, n in zip(digits, [*digits[1:], 0], strict=True))
+    return number if 0 < number <= pages else 0

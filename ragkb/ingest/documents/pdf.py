@@ -65,7 +65,7 @@ def load_pdf(data: bytes, shown: str) -> Document:
                 f"page {number}: text extraction failed ({type(exc).__name__}); skipped"
             )
             continue
-        text = strip_page_number(clean_pdf_text(raw or ""), number)
+        text = strip_page_number(clean_pdf_text(raw or "", pages=len(pages)), number)
         if not text:
             continue
         if is_glyph_junk(text):
@@ -77,7 +77,7 @@ def load_pdf(data: bytes, shown: str) -> Document:
         sections.append(Section(text=text, page=number))
 
     if glued_pages:
-        warnings.extend(_respace_pages(data, sections, glued_pages))
+        warnings.extend(_respace_pages(data, sections, glued_pages, pages=len(pages)))
     if not sections:
         if failures and len(failures) == len(pages):
             raise DocumentError(shown, CORRUPT_PDF) from failures[0]
@@ -124,7 +124,9 @@ def _decrypt_with_empty_password(reader: PdfReader, shown: str) -> None:
         raise DocumentError(shown, ENCRYPTED)
 
 
-def _respace_pages(data: bytes, sections: list[Section], glued_pages: list[int]) -> list[str]:
+def _respace_pages(
+    data: bytes, sections: list[Section], glued_pages: list[int], *, pages: int
+) -> list[str]:
     """Replace, in place, pages whose words pypdf ran together by pdfminer's reading.
 
     Returns a warning when some pages could not be fixed.
@@ -135,7 +137,7 @@ def _respace_pages(data: bytes, sections: list[Section], glued_pages: list[int])
         text = reread.get(section.page or 0)
         if text is None:
             continue
-        text = strip_page_number(clean_pdf_text(text), section.page or 0)
+        text = strip_page_number(clean_pdf_text(text, pages=pages), section.page or 0)
         if text and not runs_words_together(text):
             sections[index] = Section(text=text, page=section.page)
             fixed += 1
