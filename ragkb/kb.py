@@ -19,6 +19,7 @@ from ragkb.index.inventory import KnowledgeBaseInfo, describe, require_kb
 from ragkb.index.manifest import Fingerprint, check_fingerprint, fingerprint
 from ragkb.ingest.chunking import CHUNKER_VERSION
 from ragkb.ingest.lock import LOCK_FILE, acquire_lock
+from ragkb.ingest.repair import RepairReport, repair
 from ragkb.ingest.run import IngestOptions, run_ingest
 from ragkb.query import ask as asking
 from ragkb.query.retrieve import Retrieval, retrieve
@@ -208,6 +209,16 @@ class KnowledgeBase:
             return removed
         finally:
             lock.release()
+
+    def repair(self) -> RepairReport:
+        """Make the catalog, the vectors and the keyword index agree again (after a crash)."""
+        self._require()
+        return repair(
+            kb=self.name,
+            directory=self.directory,
+            parts=self.parts,
+            reingest=lambda paths: self.ingest(paths, prune=False),
+        )
 
     def reset(self) -> None:
         """Delete the knowledge base: vectors, catalog and keyword index."""

@@ -162,6 +162,11 @@ class InMemoryVectorStore:
         """Return every id."""
         return list(self.records)
 
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete vectors by id."""
+        for cid in ids:
+            self.records.pop(cid, None)
+
     def _distance(self, a: Sequence[float], b: Sequence[float]) -> float:
         if self.metric == "cosine":
             return 1.0 - math.fsum(x * y for x, y in zip(a, b, strict=True))

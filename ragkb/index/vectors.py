@@ -168,6 +168,12 @@ class ChromaStore:
         """Return every stored id."""
         return list(self._coll().get(include=[])["ids"])
 
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Delete vectors by id, in batches the client accepts."""
+        coll = self._coll()
+        for start in range(0, len(ids), 5000):
+            coll.delete(ids=list(ids[start : start + 5000]))
+
     def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]:
         """Return the N nearest chunks, closest first."""
         coll = self._coll()

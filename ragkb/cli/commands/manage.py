@@ -107,3 +107,18 @@ def reset(
         schema.write_json({"kb": info.name, "deleted": True})
     else:
         terminal.stdout_console().print(f"deleted knowledge base '{terminal.safe(info.name)}'")
+
+
+@app.command()
+@with_settings("kb", logs=True)
+def repair(json_out: JsonOpt = False, *, settings: Settings) -> None:
+    """Make catalog, vectors and keyword index agree again after a crash or a damaged store."""
+    from ragkb.cli.render import schema, terminal
+
+    report = open_kb(settings).repair()
+    if json_out:
+        schema.write_json(schema.repair_dict(report))
+    else:
+        terminal.print_repair(terminal.stdout_console(), report)
+    if report.ingest is not None and report.ingest.failed:
+        raise typer.Exit(errors.EXIT_PARTIAL_INGEST)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from ragkb.index.catalog import FileRecord
     from ragkb.index.inventory import KnowledgeBaseInfo
+    from ragkb.ingest.repair import RepairReport
     from ragkb.query.retrieve import Retrieval
     from ragkb.types import Answer, Evidence, Hit, IngestReport
 
@@ -146,4 +147,17 @@ def file_dict(record: FileRecord) -> dict[str, Any]:
         "size_bytes": record.size,
         "file_hash": record.file_hash,
         "ingested_at": record.ingested_at,
+    }
+
+
+def repair_dict(report: RepairReport) -> dict[str, Any]:
+    """Return the `repair --json` object."""
+    return {
+        "kb": report.kb,
+        "orphan_vectors": report.orphan_vectors,
+        "missing_vectors": report.missing_vectors,
+        "reingested": list(report.reingested),
+        "vanished": list(report.vanished),
+        "keyword_index_rebuilt": report.keyword_index_rebuilt,
+        "ingest": ingest_dict(report.ingest) if report.ingest is not None else None,
     }

@@ -22,6 +22,7 @@ from ragkb.types import location
 if TYPE_CHECKING:
     from ragkb.index.catalog import FileRecord
     from ragkb.index.inventory import KnowledgeBaseInfo
+    from ragkb.ingest.repair import RepairReport
     from ragkb.query.retrieve import Retrieval
     from ragkb.types import Answer, Evidence, Hit, IngestReport
 
@@ -183,6 +184,23 @@ def print_ingest(
         )
     for warning in report.warnings if warnings else ():
         err.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+
+
+def print_repair(console: Console, report: RepairReport) -> None:
+    """Print what a repair found and did."""
+    console.print(
+        f"knowledge base '{safe(report.kb)}': {report.orphan_vectors} orphan vectors deleted, "
+        f"{report.missing_vectors} chunks without vectors, keyword index rebuilt"
+    )
+    for path in report.reingested:
+        console.print(f"  re-ingested {safe(shown_path(path))}")
+    for path in report.vanished:
+        console.print(f"  forgot {safe(shown_path(path))} (no longer on disk)")
+    if report.ingest is not None:
+        for failure in report.ingest.failed:
+            console.print(
+                f"[red]failed:[/red] {safe(shown_path(failure.path))}: {safe(failure.reason)}"
+            )
 
 
 def print_kb_list(console: Console, infos: Iterable[KnowledgeBaseInfo]) -> None:
