@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
-from ragkb.errors import ConfigError, RagkbError, StoreMismatchError
+from ragkb.errors import ConfigError, RagkbError, StorageError, StoreMismatchError
 from ragkb.types import VectorMatch
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 METRICS = ("cosine", "l2")
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 _CLIENTS: dict[tuple[str | None, str], ClientAPI] = {}  # (folder, server URL) -> client
 
 
@@ -102,6 +104,22 @@ def _open_client(path: str | None, url: str) -> ClientAPI:
     return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 
+def _reported(method: _Method) -> _Method:
+    """Turn whatever chromadb raises (its Rust core has many error types, a full disk among
+    them) into one StorageError naming the store; ragkb's own errors pass through."""
+
+    @functools.wraps(method)
+    def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except RagkbError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"vector store at {self.where}: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ChromaStore:
     """The chunks' vectors, with their source metadata, in one Chroma collection."""
 
@@ -113,6 +131,11 @@ class ChromaStore:
         self._path = None if url else str(path)
         self._url = url
         self._collection: Collection | None = None
+
+    @property
+    def where(self) -> str:
+        """Return the folder or server URL of the store, for messages."""
+        return self._url or str(self._path)
 
     def _coll(self) -> Collection:
         if self._collection is None:
@@ -127,8 +150,7 @@ class ChromaStore:
             except ConfigError:
                 raise
             except Exception as exc:  # chromadb raises many unrelated types for one failure
-                where = self._url or self._path
-                raise RagkbError(f"vector store at {where}: {exc}") from exc
+                raise StorageError(f"vector store at {self.where}: {exc}") from exc
             actual = _space_of(self._collection)
             if actual and actual != self.metric:
                 raise StoreMismatchError(
@@ -137,10 +159,12 @@ class ChromaStore:
                 )
         return self._collection
 
+    @_reported
     def count(self) -> int:
         """Return the number of stored vectors."""
         return int(self._coll().count())
 
+    @_reported
     def upsert(
         self,
         ids: Sequence[str],
@@ -160,20 +184,24 @@ class ChromaStore:
                 documents=list(documents[start:end]),
             )
 
+    @_reported
     def delete_source(self, source: str) -> None:
         """Delete every vector whose chunk came from SOURCE."""
         self._coll().delete(where={"source": source})
 
+    @_reported
     def all_ids(self) -> list[str]:
         """Return every stored id."""
         return list(self._coll().get(include=[])["ids"])
 
+    @_reported
     def delete_ids(self, ids: Sequence[str]) -> None:
         """Delete vectors by id, in batches the client accepts."""
         coll = self._coll()
         for start in range(0, len(ids), 5000):
             coll.delete(ids=list(ids[start : start + 5000]))
 
+    @_reported
     def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]:
         """Return the N nearest chunks, closest first."""
         coll = self._coll()
@@ -189,6 +217,7 @@ class ChromaStore:
         distances = (got.get("distances") or [[]])[0]
         return [VectorMatch(i, float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    @_reported
     def embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
         """Return the stored vectors of IDS."""
         if not ids:
