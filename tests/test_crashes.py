@@ -41,8 +41,9 @@ def _write(docs: Path, topic: str, extra: str = "") -> Path:
 
 
 def _ragkb(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    quiet = ["-q"] if args[0] == "ingest" else []
     return subprocess.Popen(
-        [sys.executable, "-m", "ragkb", *args, "-q"],
+        [sys.executable, "-m", "ragkb", *args, *quiet],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -158,3 +159,37 @@ def test_a_full_disk_is_one_line_and_leaves_a_searchable_knowledge_base(tmp_path
     assert kb.search("apples harvest", k=1)[0].source == str(first)
     assert sorted(kb.parts.catalog.chunk_ids()) == sorted(kb.parts.vectors.all_ids())
     signal.getsignal(signal.SIGINT)  # the parent is untouched by the child's limit
+
+
+def test_a_read_only_data_home_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
+    """The home lives on its own tmpfs, remounted read-only (needs root, as CI runs)."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], check=False).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root?)")
+    try:
+        home = mount / "home"
+        env = {**os.environ, "RAGKB_HOME": str(home)}
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        first = _write(docs, "apples")
+        # In a child: this process must hold no file of the home open, or it cannot remount.
+        assert _ragkb("ingest", str(first), env=env).wait(timeout=300) == 0
+        _write(docs, "bananas")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        for argv in (["ingest", str(docs)], ["remove", str(first)], ["reset", "--yes"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "ragkb", *argv, "-q"] if argv[0] == "ingest" else
+                [sys.executable, "-m", "ragkb", *argv],
+                env=env, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            assert done.returncode in (errors.EXIT_STORAGE, errors.EXIT_LOCKED), (argv, done)
+            assert "Traceback" not in done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+            assert "Read-only" in done.stderr or "read-only" in done.stderr, done.stderr
+        subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+        kb = KnowledgeBase(load_settings({}, environ=env))
+        assert [f.path for f in kb.files()] == [str(first)]
+        assert kb.search("apples harvest", k=1)[0].source == str(first)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -6,15 +6,20 @@ Chunk texts and their keyword tokens live here too: the keyword index is rebuilt
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from ragkb.errors import StorageError
 
 CATALOG_FILE = "catalog.sqlite"
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +73,22 @@ class ChunkRecord:
     keywords: str
 
 
+def _reported(method: _Method) -> _Method:
+    """Turn an SQLite failure (a full disk, a read-only folder, a damaged file) into one
+    StorageError naming the catalog file."""
+
+    @functools.wraps(method)
+    def wrapper(self: Catalog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            read_only = self.directory.is_dir() and not os.access(self.directory, os.W_OK)
+            hint = " (the folder is read-only)" if read_only else ""
+            raise StorageError(f"{self.path}: {exc}{hint}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Catalog:
     """SQLite file beside the vector store; every write is one transaction.
 
@@ -109,11 +130,13 @@ class Catalog:
             self._connection = None
 
     # -- meta -------------------------------------------------------------------------
+    @_reported
     def get_meta(self, key: str) -> Any:
         """Return a JSON value stored under KEY, or None."""
         row = self._reader.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    @_reported
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON value under KEY."""
         with self._db:
@@ -126,6 +149,7 @@ class Catalog:
         return int(self.get_meta("generation") or 0)
 
     # -- files ------------------------------------------------------------------------
+    @_reported
     def files(self) -> list[FileRecord]:
         """Return every file record, sorted by path."""
         rows = self._reader.execute(
@@ -134,6 +158,7 @@ class Catalog:
         )
         return [FileRecord(*row) for row in rows]
 
+    @_reported
     def file(self, path: str) -> FileRecord | None:
         """Return the record of PATH, or None."""
         row = self._reader.execute(
@@ -143,6 +168,7 @@ class Catalog:
         ).fetchone()
         return FileRecord(*row) if row else None
 
+    @_reported
     def record_file(self, record: FileRecord, chunks: Iterable[ChunkRecord]) -> None:
         """Replace PATH's chunks and record the file, atomically."""
         with self._db:
@@ -171,6 +197,7 @@ class Catalog:
             )
             self._bump()
 
+    @_reported
     def forget_file(self, path: str) -> int:
         """Drop PATH and its chunks; return how many chunks it had."""
         with self._db:
@@ -186,10 +213,12 @@ class Catalog:
         )
 
     # -- chunks -----------------------------------------------------------------------
+    @_reported
     def chunk_count(self) -> int:
         """Return the number of stored chunks."""
         return int(self._reader.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
+    @_reported
     def chunk_ids(self, path: str | None = None) -> list[str]:
         """Return chunk ids, of one file or of all, in a stable order."""
         if path is None:
@@ -209,11 +238,13 @@ class Catalog:
         for row in rows:
             yield ChunkRecord(*row)
 
+    @_reported
     def sample_texts(self, limit: int) -> list[str]:
         """Return up to LIMIT chunk texts, spread over the corpus (ids are hashes), stable."""
         rows = self._reader.execute("SELECT text FROM chunks ORDER BY chunk_id LIMIT ?", (limit,))
         return [r[0] for r in rows]
 
+    @_reported
     def chunks_by_id(self, ids: Iterable[str]) -> dict[str, ChunkRecord]:
         """Return the chunks with the given ids."""
         wanted = list(ids)
