@@ -36,6 +36,7 @@ def test_readme_mentions_every_command_and_exit_code() -> None:
         errors.EXIT_MISMATCH,
         errors.EXIT_REFUSED,
         errors.EXIT_MODEL,
+        errors.EXIT_STORAGE,
         errors.EXIT_INTERRUPTED,
     ):
         assert f"| {code} |" in readme, code
