@@ -48,10 +48,7 @@ def ask(
             _log_timings(answer)
             return schema.answer_dict(answer, kb=knowledge.name)
 
-        knowledge.info()  # a missing knowledge base fails the batch, not each line
-        code = run_batch(batch, answer_line)
-        if code:
-            raise typer.Exit(code)
+        run_batch(knowledge, batch, answer_line)
         return
     if not question:
         raise typer.BadParameter("give a QUESTION or --batch FILE")

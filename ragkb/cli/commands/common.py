@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 from ragkb import errors
 
 if TYPE_CHECKING:
@@ -22,14 +24,18 @@ def open_kb(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(settings)
 
 
-def run_batch(source: str, answer: Callable[[str], dict[str, Any]]) -> int:
-    """Answer every line of a batch file as one JSON line; return the exit code.
+def run_batch(
+    knowledge: KnowledgeBase, source: str, answer: Callable[[str], dict[str, Any]]
+) -> None:
+    """Answer every line of a batch file as one JSON line.
 
     A line that fails (malformed, or its question raises) gets its own error object
-    (`{"id", "question", "error", "exit_code"}`) and the batch goes on. The exit code is 0
-    when every line was answered, else the first failed line's code.
+    (`{"id", "question", "error", "exit_code"}`) and the batch goes on; then the command
+    exits with the first failed line's code. A missing knowledge base fails the whole batch.
     """
     from ragkb.cli.render import schema
+
+    knowledge.info()
 
     code = errors.EXIT_OK
     for item_id, question, problem in _batch_lines(source):
@@ -43,7 +49,8 @@ def run_batch(source: str, answer: Callable[[str], dict[str, Any]]) -> int:
             code = code or problem.exit_code
             data = {"question": question, "error": str(problem), "exit_code": problem.exit_code}
         schema.write_jsonl({"id": item_id, **(data or {})})
-    return code
+    if code:
+        raise typer.Exit(code)
 
 
 def _batch_lines(source: str) -> Iterator[tuple[Any, str | None, errors.RagkbError | None]]:

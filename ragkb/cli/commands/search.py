@@ -37,10 +37,7 @@ def search(
             found = knowledge.retrieve(text)
             return schema.search_dict(text, knowledge.name, knowledge.metric, mode, found)
 
-        knowledge.info()  # a missing knowledge base fails the batch, not each line
-        code = run_batch(batch, search_line)
-        if code:
-            raise typer.Exit(code)
+        run_batch(knowledge, batch, search_line)
         return
     if not query:
         raise typer.BadParameter("give a QUERY or --batch FILE")
