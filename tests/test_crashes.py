@@ -98,7 +98,7 @@ def test_twenty_kills_then_reruns_end_as_one_clean_run(tmp_path: Path) -> None:
         assert {h.chunk_id for h in kb.search(query)} == {h.chunk_id for h in clean.search(query)}
 
 
-def test_searches_during_an_ingest_all_answer(tmp_path: Path, make_text_file) -> None:
+def test_searches_during_an_ingest_all_answer(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     first = _write(docs, "apples")

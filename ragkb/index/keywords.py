@@ -115,16 +115,28 @@ class KeywordIndex:
             import bm25s
 
             try:
-                self._model = bm25s.BM25.load(str(self._dir))
+                model = bm25s.BM25.load(str(self._dir))
             except Exception as exc:  # a truncated or foreign file: search without it
-                self._broken = True
-                log.warning(
-                    "the keyword index in %s is unreadable (%s): searching without it until "
-                    "the next ingest rebuilds it",
-                    self._dir,
-                    type(exc).__name__,
-                )
+                self._unreadable(type(exc).__name__)
+                return None
+            # A writer may have swapped in a newer index since the stamp was read: the ids
+            # must be the ones this model was built with.
+            if int(model.scores["num_docs"]) != len(self._ids) and not (
+                self._load() and int(model.scores["num_docs"]) == len(self._ids)
+            ):
+                log.info("the keyword index changed while being read; skipped for this query")
+                return None
+            self._model = model
         return self._model
+
+    def _unreadable(self, why: str) -> None:
+        self._broken = True
+        log.warning(
+            "the keyword index in %s is unreadable (%s): searching without it until the next "
+            "ingest rebuilds it",
+            self._dir,
+            why,
+        )
 
     def _build(self, catalog: Catalog, generation: int) -> None:
         import bm25s
