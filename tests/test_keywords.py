@@ -104,9 +104,9 @@ def test_search_survives_a_broken_index_and_the_next_ingest_repairs_it(make_text
 def test_an_index_swapped_between_stamp_and_model_is_read_consistently(built) -> None:
     """A reader read the stamp, then a writer replaced the index before the model loaded."""
     catalog, _ = built
-    reader = KeywordIndex(catalog.directory)
-    assert reader.vocabulary(catalog) is not None  # the stamp is read; the model is not yet
     _add(catalog, "/b.txt", ["gamma rays are photons", "delta wings fly", "epsilon is small"])
+    reader = KeywordIndex(catalog.directory)
+    assert reader.vocabulary(catalog) is not None  # the old stamp is read; the model is not yet
     KeywordIndex(catalog.directory).rebuild(catalog)  # the writer swaps in a bigger index
     found = reader.search(catalog, "gamma photons", 5)  # was an IndexError
     assert [cid for cid, _ in found] == ["/b.txt-0"]
