@@ -477,3 +477,30 @@ def test_pdf_words_placed_by_position_are_spaced_again(tmp_path: Path) -> None:
     doc = load_document(target)
     assert doc.warnings == ()
     assert " ".join(words) in doc.sections[0].text
+
+
+def test_pypdf_robustness_messages_do_not_reach_stderr(docs_dir: Path, capfd) -> None:
+    """A font with an encoding pypdf does not implement makes it log at ERROR level."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject
+    from reportlab.pdfgen import canvas
+
+    plain = docs_dir / "plain.pdf"
+    drawing = canvas.Canvas(str(plain), invariant=True)
+    drawing.setFont("Helvetica", 12)
+    drawing.drawString(72, 720, "Odd encodings still give their text.")
+    drawing.save()
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    for page in writer.pages:
+        for key in page["/Resources"]["/Font"]:
+            font = page["/Resources"]["/Font"][key].get_object()
+            font[NameObject("/Encoding")] = DictionaryObject(
+                {NameObject("/BaseEncoding"): NameObject("/NoSuchEncoding")}
+            )
+    target = docs_dir / "odd.pdf"
+    with target.open("wb") as handle:
+        writer.write(handle)
+    capfd.readouterr()
+    document = load_document(target)
+    assert "encodings" in document.sections[0].text
+    assert "Advanced encoding" not in capfd.readouterr().err

@@ -37,9 +37,10 @@ def load_pdf(data: bytes, shown: str) -> Document:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
-    # pypdf logs font-parsing advice ("fontTools is required...") that means nothing to a user;
-    # what matters about a page is reported as a warning below.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf logs font-parsing advice ("fontTools is required...") and, at ERROR, the
+    # robustness fixes it applied ("Advanced encoding ... not implemented yet"): none of it
+    # means anything to a user, and what matters about a page is reported as a warning below.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -99,7 +100,7 @@ def _reread_with_pdfminer(data: bytes, numbers: list[int]) -> dict[int, str]:
         from pdfminer.layout import LTTextContainer
     except ImportError:
         return {}
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    logging.getLogger("pdfminer").setLevel(logging.CRITICAL)
     out: dict[int, str] = {}
     try:
         pages = extract_pages(io.BytesIO(data), page_numbers=[n - 1 for n in numbers])
