@@ -122,3 +122,71 @@ def test_malformed_server_sent_events_are_a_model_error(broken_server: str) -> N
     assert pieces == ["Tomatoes"]
     assert broken_server in str(raised.value)
     assert raised.value.exit_code == errors.EXIT_MODEL
+
+
+CHAT_WITH_FAKES = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from fakes import make_fake_parts
+import ragkb.build
+from ragkb.cli.main import main
+reply = {reply!r}
+ragkb.build.build_parts = lambda settings: make_fake_parts(settings, replies=lambda _: reply)
+main(["ingest", sys.argv[2], "-q"])
+sys.exit(main(["chat"]))
+"""
+
+
+def test_the_chat_screen_gets_no_escape_sequence_from_the_model(tmp_path: Path) -> None:
+    """The REPL on a real pseudo-terminal (prompt_toolkit and rich see a terminal)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path as RealPath
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.md").write_text("# Garden\n\nTomatoes need full sun.\n", encoding="utf-8")
+    master, slave = pty.openpty()
+    tests_dir = str(RealPath(__file__).parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHAT_WITH_FAKES.format(reply=HOSTILE_REPLY), tests_dir, str(docs)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        # Every fake hit counts as relevant, so the model is called.
+        env={
+            **os.environ,
+            "TERM": "xterm-256color",
+            "RAGKB_MIN_RELEVANCE": "0",
+            "RAGKB_MIN_SCORE": "0",
+        },
+    )
+    os.close(slave)
+    screen = b""
+    deadline = time.monotonic() + 60
+    sent = exited = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                screen += os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+        if not sent and b"/help for commands" in screen:
+            os.write(master, b"What do tomatoes need?\r")
+            sent = True
+        if sent and not exited and b"done" in screen:
+            os.write(master, b"/exit\r")
+            exited = True
+        if proc.poll() is not None and not ready:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    assert sent and b"Tomatoes need sun [1]." in screen, screen[-2000:]
+    assert b"\x1b]52" not in screen  # no clipboard write from the model
+    assert b"\x07" not in screen and "\x9b".encode() not in screen
+    assert b"\x1b[2J" not in screen  # nor a screen wipe
