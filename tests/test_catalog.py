@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING
 
 import pytest
 
+from ragkb.errors import StorageError
 from ragkb.index.catalog import (
     CATALOG_FILE,
     Catalog,
@@ -102,7 +102,7 @@ def test_record_file_is_atomic(kb_folder: Path) -> None:
     # The same chunk id twice breaks the primary key half-way through the insert.
     duplicate = [chunk("/a.txt", 0, cid="dup"), chunk("/a.txt", 1, cid="dup")]
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError, match="UNIQUE constraint"):  # named, with its file
         catalog.record_file(file_record("/a.txt", 2, status="changed"), duplicate)
 
     assert catalog.chunk_ids("/a.txt") == ["/a.txt#0", "/a.txt#1"]
