@@ -5,6 +5,7 @@ These commands import no stage of the pipeline, so they start at once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from ragkb.config import Settings
 from ragkb.errors import KnowledgeBaseNotFoundError, RagkbError
 from ragkb.index.catalog import Catalog, FileRecord, has_catalog, kb_dir, list_kb_names
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +78,8 @@ def list_knowledge_bases(settings: Settings) -> list[KnowledgeBaseInfo]:
     for name in list_kb_names(settings.home):
         try:
             out.append(kb_info(settings.replace(kb=name)))
-        except RagkbError:
-            continue
+        except RagkbError as exc:  # e.g. a folder whose name is no longer a valid kb name
+            log.warning("skipped %s: %s", name, exc)
     return out
 
 
