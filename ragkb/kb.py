@@ -51,9 +51,9 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings, parts: Parts | None = None) -> None:
         if parts is None:
-            from ragkb.build import build_parts
+            from ragkb import build  # the composition root, looked up when used
 
-            parts = build_parts(settings)
+            parts = build.build_parts(settings)
         self.settings = settings
         self.parts = parts
         self.name = settings.store.kb
