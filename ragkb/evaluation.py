@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ragkb.errors import ConfigError, RagkbError
 from ragkb.language import language_of
 from ragkb.query.evidence import cited_numbers
+from ragkb.query.repetition import repeats
 
 if TYPE_CHECKING:
     from ragkb.kb import KnowledgeBase
@@ -149,6 +150,8 @@ def _score_answer(kb: KnowledgeBase, q: GoldQuestion) -> dict[str, Any]:
         "evidence_has_span": any(s in evidence for s in spans) if spans else None,
         "source_retrieved": any(Path(h.source).name in q.sources for h in answer.sources),
         "cited_expected": bool(cited & set(q.sources)) if q.sources else None,
+        "answer_repeats": repeats(answer.text),
+        "finish_reason": answer.finish_reason,
         "error": None,
         "seconds": time.monotonic() - started,
     }
@@ -186,6 +189,15 @@ def _metrics(rows: Sequence[dict[str, Any]], answers: bool) -> dict[str, Any]:
                 ),
                 "cited_expected": _ratio(
                     sum(1 for r in scored if r.get("cited_expected")), len(scored)
+                ),
+                "answers_repeating": _ratio(
+                    sum(1 for r in scored if r.get("answer_repeats")), len(scored)
+                ),
+                "stopped_repeating": _ratio(
+                    sum(1 for r in scored if r.get("finish_reason") == "repetition"), len(scored)
+                ),
+                "stopped_at_max_tokens": _ratio(
+                    sum(1 for r in scored if r.get("finish_reason") == "length"), len(scored)
                 ),
                 "declined_when_absent": _ratio(
                     sum(1 for r in absent if r.get("answer_refused")), len(absent)

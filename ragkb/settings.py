@@ -131,6 +131,11 @@ class GenerationSettings:
     max_tokens: int = setting(256, "Maximum tokens in an answer.")
     seed: int = setting(-1, "Sampling seed; -1 = random.")
     system_prompt: str = setting("", "System prompt text, or @path to a file; empty = built-in.")
+    stop_on_repetition: bool = setting(
+        True,
+        "Stop an answer as soon as it repeats a sentence or a run of ten words (small models "
+        "loop); the text shown so far stays.",
+    )
     show_thinking: bool = setting(
         False,
         "Show <think> blocks of reasoning models.",

@@ -27,6 +27,7 @@ ANSWER_KEYS = {
     "refused",
     "unknown_terms",
     "refusal_reason",
+    "finish_reason",
     "sources",
     "evidence",
     "invalid_citations",

@@ -53,6 +53,7 @@ GENERATION_OPTIONS = (
     "no_think",
     "backend",
     "evidence",
+    "stop_on_repetition",
 )
 
 

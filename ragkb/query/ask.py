@@ -20,6 +20,7 @@ from ragkb.query.prompting import (
     resolve_system_prompt,
     rewrite_messages,
 )
+from ragkb.query.repetition import RepetitionGuard, cut_repetition
 from ragkb.query.thinking import ThinkingFilter
 from ragkb.types import Answer, AskEvent, DoneEvent, Sampling, SourcesEvent, TextEvent, Usage
 
@@ -49,6 +50,7 @@ class AskOptions:
     no_think: bool  # append Qwen3's /no_think switch to the question
     show_thinking: bool
     evidence: bool
+    stop_on_repetition: bool = True
 
     @classmethod
     def from_settings(cls, g: GenerationSettings, answer: AnswerSettings) -> AskOptions:
@@ -66,6 +68,7 @@ class AskOptions:
             no_think=g.no_think,
             show_thinking=g.show_thinking,
             evidence=answer.evidence,
+            stop_on_repetition=g.stop_on_repetition,
         )
 
 
@@ -94,19 +97,18 @@ def ask_stream(
     yield SourcesEvent(packed.sources, False, query)
     generated = _Generated()
     yield from _stream_answer(packed, parts=parts, options=options, into=generated)
-    text, invalid = drop_invalid_citations(generated.text.strip(), len(packed.sources))
+    kept = (
+        cut_repetition(generated.text)
+        if generated.finish_reason == "repetition"
+        else generated.text
+    )
+    text, invalid = drop_invalid_citations(kept.strip(), len(packed.sources))
     timings["first_token"] = generated.first_token_s
     timings["generate"] = generated.seconds
     quotes: tuple[Evidence, ...] = ()
     if options.evidence:
         evidence_started = time.monotonic()
-        quotes = select_evidence(
-            query,
-            text,
-            packed.sources,
-            embed=parts.query_encoder.embed_passages,
-            idf=parts.keywords.idf(parts.catalog),
-        )
+        quotes = _evidence(query, text, packed, parts=parts)
         timings["evidence"] = time.monotonic() - evidence_started
     if session is not None:
         session.add(question, text, query)
@@ -121,9 +123,20 @@ def ask_stream(
             evidence=quotes,
             invalid_citations=invalid,
             thinking=generated.thinking or None,
+            finish_reason=generated.finish_reason,
             seconds=time.monotonic() - started,
             timings=_rounded(timings),
         )
+    )
+
+
+def _evidence(query: str, text: str, packed: PackedPrompt, *, parts: Parts) -> tuple[Evidence, ...]:
+    return select_evidence(
+        query,
+        text,
+        packed.sources,
+        embed=parts.query_encoder.embed_passages,
+        idf=parts.keywords.idf(parts.catalog),
     )
 
 
@@ -206,25 +219,45 @@ class _Generated:
     completion_tokens: int = 0
     first_token_s: float = 0.0
     seconds: float = 0.0
+    finish_reason: str = "stop"  # "stop" | "length" | "repetition"
 
 
 def _stream_answer(
     packed: PackedPrompt, *, parts: Parts, options: AskOptions, into: _Generated
 ) -> Iterator[TextEvent]:
-    """Stream the model's answer as TextEvents, <think> blocks held back unless shown."""
+    """Stream the model's answer as TextEvents, <think> blocks held back unless shown.
+
+    With `stop_on_repetition` the stream stops as soon as the answer repeats itself; what was
+    shown stays, and `finish_reason` says why it ended.
+    """
     thinking = ThinkingFilter()
+    guard = RepetitionGuard() if options.stop_on_repetition else None
     pieces: list[str] = []
     started = time.monotonic()
     first_token_at: float | None = None
-    for delta in parts.generator.stream(packed.messages, options.sampling):
-        if first_token_at is None and delta.text:
-            first_token_at = time.monotonic()
-        if delta.completion_tokens is not None:
-            into.completion_tokens = delta.completion_tokens
-        shown = delta.text if options.show_thinking else thinking.feed(delta.text)
-        if shown:
-            pieces.append(shown)
-            yield TextEvent(shown)
+    deltas = 0
+    stream = parts.generator.stream(packed.messages, options.sampling)
+    try:
+        for delta in stream:
+            if delta.text:
+                deltas += 1
+                first_token_at = first_token_at or time.monotonic()
+            if delta.completion_tokens is not None:
+                into.completion_tokens = delta.completion_tokens
+            shown = delta.text if options.show_thinking else thinking.feed(delta.text)
+            if shown:
+                pieces.append(shown)
+                yield TextEvent(shown)
+                if guard is not None and guard.feed(shown):
+                    into.finish_reason = "repetition"
+                    break
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:  # stop the model (or the server's stream) now
+            close()
+    into.completion_tokens = max(into.completion_tokens, deltas)
+    if into.finish_reason == "stop" and into.completion_tokens >= options.sampling.max_tokens:
+        into.finish_reason = "length"
     tail = "" if options.show_thinking else thinking.flush()
     if tail:
         pieces.append(tail)

@@ -133,7 +133,12 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
             f"[dim]{answer.usage.dropped_chunks} retrieved chunks left out to fit "
             f"n_ctx {answer.usage.n_ctx}[/dim]"
         )
-    if answer.usage and answer.usage.completion_tokens >= answer.usage.max_tokens:
+    if answer.finish_reason == "repetition":
+        err.print(
+            "[dim]the answer stopped where the model began to repeat itself "
+            "(stop_on_repetition = false lets it run on)[/dim]"
+        )
+    elif answer.usage and answer.finish_reason == "length":
         err.print(
             f"[dim]the answer stopped at max_tokens ({answer.usage.max_tokens}); "
             "--max-tokens allows longer answers[/dim]"
