@@ -193,3 +193,26 @@ def test_a_read_only_data_home_is_one_line_and_loses_nothing(tmp_path: Path) -> 
         assert kb.search("apples harvest", k=1)[0].source == str(first)
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_killed_ingest_leaves_no_parser_process_behind(tmp_path: Path) -> None:
+    import psutil
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for topic in TOPICS:
+        _write(docs, topic)
+    ingest = _ragkb("ingest", str(docs), env={**os.environ, "RAGKB_BATCH_CHUNKS": "4"})
+    parent = psutil.Process(ingest.pid)
+    deadline = time.monotonic() + 120
+    children: list[psutil.Process] = []
+    while time.monotonic() < deadline and not children and ingest.poll() is None:
+        children = [
+            c for c in parent.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())
+        ]
+        time.sleep(0.1)
+    assert children, "the ingest finished before its parser child was seen"
+    ingest.kill()
+    ingest.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [c.cmdline() for c in alive]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,6 +22,7 @@ from ragkb.types import Document
 # Address-space cap for the parsing child; a PDF needing more than this is reported.
 PARSE_MEMORY_LIMIT_BYTES = 4 * 1024**3
 _LOOKAHEAD = 2  # files parsed ahead of the one being embedded; keeps memory flat
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _Parsed = tuple[Document | None, str | None]
 
 
@@ -34,12 +36,42 @@ class ParseResult:
     reason: str | None
 
 
-def _limit_memory() -> None:
+def _init_child(parent_pid: int) -> None:
+    """Cap the child's memory, and make it die with the ingest that started it."""
     import resource
 
     # Some platforms refuse; the time limit still applies there.
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (PARSE_MEMORY_LIMIT_BYTES, PARSE_MEMORY_LIMIT_BYTES))
+    _die_with(parent_pid)
+
+
+def _die_with(parent_pid: int) -> None:
+    """End this process when PARENT_PID does: a killed ingest must not leave its parser behind.
+
+    A pool worker waits on its queue for ever once its parent is gone. Linux ends it with the
+    parent (prctl PR_SET_PDEATHSIG); elsewhere a thread watches for the parent to change.
+    """
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+            if os.getppid() != parent_pid:  # it died before the call took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ragkb-parent-watch", daemon=True).start()
 
 
 def _parse(path: str, display_path: str) -> _Parsed:
@@ -69,7 +101,8 @@ class ParsePool:
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_memory,
+                initializer=_init_child,
+                initargs=(os.getpid(),),
             )
         return self._executor
 
