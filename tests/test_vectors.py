@@ -133,3 +133,26 @@ def test_other_metric_on_existing_collection_is_a_mismatch(tmp_path: Path) -> No
         other.count()
 
     assert caught.value.exit_code == EXIT_MISMATCH == 7
+
+
+def test_a_read_that_fails_mid_write_is_retried(monkeypatch) -> None:
+    """A search landing in another process's write can fail once ("Error finding id")."""
+    import ragkb.index.vectors as vectors
+
+    class FlakyCollection:
+        calls = 0
+
+        def count(self) -> int:
+            return 2
+
+        def query(self, **_: object) -> dict[str, list[list[object]]]:
+            FlakyCollection.calls += 1
+            if FlakyCollection.calls == 1:
+                raise RuntimeError("Error executing plan: Internal error: Error finding id")
+            return {"ids": [["a"]], "distances": [[0.25]]}
+
+    monkeypatch.setattr(vectors, "READ_RETRY_DELAYS_S", (0.0,))
+    store = ChromaStore(kb="flaky", metric="cosine", path=None, url="http://127.0.0.1:9")
+    store._collection = FlakyCollection()  # type: ignore[assignment]
+    assert [(m.chunk_id, m.distance) for m in store.query([1.0], 3)] == [("a", 0.25)]
+    assert FlakyCollection.calls == 2

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 METRICS = ("cosine", "l2")
+READ_RETRY_DELAYS_S = (0.05, 0.2, 0.5)  # then the last try raises
+log = logging.getLogger(__name__)
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 _CLIENTS: dict[tuple[str | None, str], ClientAPI] = {}  # (folder, server URL) -> client
 
@@ -120,6 +124,26 @@ def _reported(method: _Method) -> _Method:
     return wrapper  # type: ignore[return-value]
 
 
+def _read_retried(method: _Method) -> _Method:
+    """Retry a read that fails while another process writes the same embedded store.
+
+    chromadb's embedded store is written by one ingest while searches read it; a read that
+    lands mid-write can fail once ("Error finding id") and succeed a moment later.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
+        for delay_s in READ_RETRY_DELAYS_S:
+            try:
+                return method(self, *args, **kwargs)
+            except StorageError as exc:
+                log.info("vector store read failed (%s); retrying in %.2f s", exc, delay_s)
+                time.sleep(delay_s)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ChromaStore:
     """The chunks' vectors, with their source metadata, in one Chroma collection."""
 
@@ -201,6 +225,7 @@ class ChromaStore:
         for start in range(0, len(ids), 5000):
             coll.delete(ids=list(ids[start : start + 5000]))
 
+    @_read_retried
     @_reported
     def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]:
         """Return the N nearest chunks, closest first."""
@@ -217,6 +242,7 @@ class ChromaStore:
         distances = (got.get("distances") or [[]])[0]
         return [VectorMatch(i, float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    @_read_retried
     @_reported
     def embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
         """Return the stored vectors of IDS."""
