@@ -151,8 +151,17 @@ def test_a_read_that_fails_mid_write_is_retried(monkeypatch) -> None:
                 raise RuntimeError("Error executing plan: Internal error: Error finding id")
             return {"ids": [["a"]], "distances": [[0.25]]}
 
+    opened: list[FlakyCollection] = []
+
+    def open_collection() -> FlakyCollection:
+        if store._collection is None:  # closed: open it anew, as after a failed read
+            store._collection = FlakyCollection()  # type: ignore[assignment]
+            opened.append(store._collection)  # type: ignore[arg-type]
+        return store._collection  # type: ignore[return-value]
+
     monkeypatch.setattr(vectors, "READ_RETRY_DELAYS_S", (0.0,))
     store = ChromaStore(kb="flaky", metric="cosine", path=None, url="http://127.0.0.1:9")
-    store._collection = FlakyCollection()  # type: ignore[assignment]
+    monkeypatch.setattr(store, "_coll", open_collection)
     assert [(m.chunk_id, m.distance) for m in store.query([1.0], 3)] == [("a", 0.25)]
     assert FlakyCollection.calls == 2
+    assert len(opened) == 2  # the retry read through a freshly opened store

@@ -128,7 +128,8 @@ def _read_retried(method: _Method) -> _Method:
     """Retry a read that fails while another process writes the same embedded store.
 
     chromadb's embedded store is written by one ingest while searches read it; a read that
-    lands mid-write can fail once ("Error finding id") and succeed a moment later.
+    lands mid-write can fail ("Error finding id": the index this client loaded names a record
+    not committed yet) and keeps failing on that client, so the retry opens the store anew.
     """
 
     @functools.wraps(method)
@@ -137,7 +138,8 @@ def _read_retried(method: _Method) -> _Method:
             try:
                 return method(self, *args, **kwargs)
             except StorageError as exc:
-                log.info("vector store read failed (%s); retrying in %.2f s", exc, delay_s)
+                log.info("vector store read failed (%s); reopening in %.2f s", exc, delay_s)
+                self.close()
                 time.sleep(delay_s)
         return method(self, *args, **kwargs)
 
