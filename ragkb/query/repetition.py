@@ -60,7 +60,11 @@ def cut_repetition(text: str) -> str:
 
 
 class RepetitionGuard:
-    """Feed it the streamed text; it says when the answer has begun to repeat itself."""
+    """Feed it the streamed text; it says when the answer has begun to repeat itself.
+
+    Each word run is checked as it forms (the newest RUN_WORDS words against all before
+    them), so a streamed answer is stopped where `repeats` would find the repeat in the end.
+    """
 
     def __init__(self) -> None:
         self._text = ""
@@ -68,20 +72,32 @@ class RepetitionGuard:
     def feed(self, piece: str) -> bool:
         """Add PIECE; return True once the text repeats a sentence or a run of words."""
         self._text += piece
-        return repeats(self._text)
+        words = _words(self._text)
+        return _repeats_a_sentence(self._text) or _ends_in_a_seen_run(words)
 
 
 def repeats(text: str) -> bool:
-    """Return whether TEXT repeats one of its sentences or a run of RUN_WORDS words."""
+    """Return whether TEXT repeats one of its sentences or any run of RUN_WORDS words."""
+    words = _words(text)
+    return _repeats_a_sentence(text) or any(
+        _ends_in_a_seen_run(words[:end]) for end in range(2 * RUN_WORDS, len(words) + 1)
+    )
+
+
+def _repeats_a_sentence(text: str) -> bool:
     parts = _SENTENCE_END.split(text)
-    finished = [tuple(_words(p)) for p in parts[:-1]]  # the last part is still being written
     seen: set[tuple[str, ...]] = set()
-    for sentence in finished:
+    for part in parts[:-1]:  # the last part is still being written
+        sentence = tuple(_words(part))
         if len(sentence) >= MIN_SENTENCE_WORDS:
             if sentence in seen:
                 return True
             seen.add(sentence)
-    words = _words(text)
+    return False
+
+
+def _ends_in_a_seen_run(words: list[str]) -> bool:
+    """Return whether the last RUN_WORDS words occurred before, without overlapping them."""
     if len(words) < 2 * RUN_WORDS:
         return False
     last = tuple(words[-RUN_WORDS:])
