@@ -128,6 +128,12 @@ class GenerationSettings:
     top_p: float = setting(0.9, "Nucleus sampling probability mass.")
     top_k_sampling: int = setting(40, "Sample only from the K most likely tokens.")
     repeat_penalty: float = setting(1.1, "Penalty for repeated tokens.")
+    presence_penalty: float = setting(
+        0.0, "Penalty for any token already in the answer (llama.cpp, OpenAI API); 0 = off."
+    )
+    frequency_penalty: float = setting(
+        0.0, "Penalty growing with how often a token is already in the answer; 0 = off."
+    )
     max_tokens: int = setting(256, "Maximum tokens in an answer.")
     seed: int = setting(-1, "Sampling seed; -1 = random.")
     system_prompt: str = setting("", "System prompt text, or @path to a file; empty = built-in.")

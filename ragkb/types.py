@@ -174,6 +174,8 @@ class Sampling:
     top_k: int
     repeat_penalty: float
     seed: int
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

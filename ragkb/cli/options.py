@@ -42,6 +42,8 @@ GENERATION_OPTIONS = (
     "top_p",
     "top_k_sampling",
     "repeat_penalty",
+    "presence_penalty",
+    "frequency_penalty",
     "max_tokens",
     "seed",
     "n_ctx",

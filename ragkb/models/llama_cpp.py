@@ -150,6 +150,8 @@ class LlamaCppGenerator:
                 top_p=sampling.top_p,
                 top_k=sampling.top_k,
                 repeat_penalty=sampling.repeat_penalty,
+                presence_penalty=sampling.presence_penalty,
+                frequency_penalty=sampling.frequency_penalty,
                 seed=None if sampling.seed < 0 else sampling.seed,
             )
             produced = 0

@@ -85,6 +85,8 @@ class OpenAICompatibleGenerator:
             "top_p": sampling.top_p,
             "top_k": sampling.top_k,
             "repeat_penalty": sampling.repeat_penalty,
+            "presence_penalty": sampling.presence_penalty,
+            "frequency_penalty": sampling.frequency_penalty,
         }
         if self.name != "default":
             body["model"] = self.name

@@ -63,6 +63,8 @@ class AskOptions:
                 top_p=g.top_p,
                 top_k=g.top_k_sampling,
                 repeat_penalty=g.repeat_penalty,
+                presence_penalty=g.presence_penalty,
+                frequency_penalty=g.frequency_penalty,
                 seed=g.seed,
             ),
             no_think=g.no_think,
