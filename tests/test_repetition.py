@@ -90,3 +90,14 @@ def test_finish_reason_length_at_max_tokens(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_cut_repetition_keeps_the_text_before_the_repeat(text: str, kept: str) -> None:
     assert cut_repetition(text) == kept
+
+
+def test_the_penalties_reach_the_sampling_of_every_answer() -> None:
+    from ragkb.query.ask import AskOptions
+
+    settings = load_settings({"frequency_penalty": 0.3, "presence_penalty": 0.2})
+    sampling = AskOptions.from_settings(settings.generation, settings.answer).sampling
+    assert (sampling.frequency_penalty, sampling.presence_penalty) == (0.3, 0.2)
+    default = load_settings({})
+    plain = AskOptions.from_settings(default.generation, default.answer).sampling
+    assert (plain.frequency_penalty, plain.presence_penalty) == (0.0, 0.0)
