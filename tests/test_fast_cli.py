@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from contract import ANSWER_KEYS, INFO_KEYS, INGEST_KEYS, RESULT_KEYS, SEARCH_KEYS
 from fakes import FAKE_EMBEDDER_NAME, make_fake_parts
 
 import ragkb.build
@@ -35,60 +36,6 @@ if TYPE_CHECKING:
 REPLY = "The cache size defaults to 64 megabytes [1]."
 ANSWERABLE = "How big is the frobnicator cache?"
 UNKNOWN = "How do I configure zorblatt?"
-
-INGEST_KEYS = {
-    "kb",
-    "dry_run",
-    "added",
-    "updated",
-    "unchanged",
-    "removed",
-    "failed",
-    "counts",
-    "chunks_added",
-    "chunks_removed",
-    "warnings",
-    "seconds",
-}
-SEARCH_KEYS = {"query", "kb", "metric", "mode", "unknown_terms", "refusal_reason", "results"}
-RESULT_KEYS = {
-    "rank",
-    "source",
-    "page",
-    "section",
-    "score",
-    "distance",
-    "text",
-    "chunk_id",
-    "relevant",
-}
-ANSWER_KEYS = {
-    "question",
-    "standalone_query",
-    "kb",
-    "answer",
-    "refused",
-    "unknown_terms",
-    "refusal_reason",
-    "finish_reason",
-    "sources",
-    "evidence",
-    "invalid_citations",
-    "usage",
-    "seconds",
-    "timings",
-}
-INFO_KEYS = {
-    "name",
-    "metric",
-    "embedder",
-    "files",
-    "failed_files",
-    "chunks",
-    "size_bytes",
-    "path",
-    "fingerprint",
-}
 
 
 class Built:

@@ -6,6 +6,15 @@ import io
 import json
 
 import pytest
+from contract import (
+    ANSWER_KEYS,
+    EVIDENCE_KEYS,
+    FILE_KEYS,
+    HIT_KEYS,
+    INGEST_KEYS,
+    SEARCH_KEYS,
+    USAGE_KEYS,
+)
 from rich.console import Console  # noqa: TID251 (the renderers take a rich Console)
 
 from ragkb.cli.render import schema, terminal
@@ -15,60 +24,6 @@ from ragkb.query.retrieve import Retrieval
 from ragkb.types import Answer, Evidence, FileFailure, Hit, IngestReport, Usage
 
 ESC = "\x1b"
-
-# The keys README.md ("For scripts") documents for each object.
-HIT_KEYS = {"rank", "source", "page", "section", "score", "distance", "text", "chunk_id"}
-SEARCH_KEYS = {"query", "kb", "metric", "mode", "unknown_terms", "refusal_reason", "results"}
-ANSWER_KEYS = {
-    "question",
-    "standalone_query",
-    "kb",
-    "answer",
-    "refused",
-    "unknown_terms",
-    "refusal_reason",
-    "finish_reason",
-    "sources",
-    "evidence",
-    "invalid_citations",
-    "usage",
-    "seconds",
-    "timings",
-}
-EVIDENCE_KEYS = {"source", "page", "section", "chunk_id", "quote", "start", "end"}
-USAGE_KEYS = {
-    "prompt_tokens",
-    "completion_tokens",
-    "n_ctx",
-    "max_tokens",
-    "dropped_chunks",
-    "trimmed_turns",
-}
-INGEST_KEYS = {
-    "kb",
-    "dry_run",
-    "added",
-    "updated",
-    "unchanged",
-    "removed",
-    "failed",
-    "counts",
-    "chunks_added",
-    "chunks_removed",
-    "warnings",
-    "seconds",
-}
-# `files --json` is not spelled out in the README; these are the keys ragkb returns today.
-FILE_KEYS = {
-    "path",
-    "status",
-    "reason",
-    "chunks",
-    "pages",
-    "size_bytes",
-    "file_hash",
-    "ingested_at",
-}
 
 
 def console(*, terminal_like: bool = False, width: int = 200) -> Console:
