@@ -132,8 +132,7 @@ def _answer(state: _State, line: str, out: Console, err: Console, *, jsonl: bool
         events = state.knowledge.ask_stream(line, k=state.k, mode=state.mode, session=state.session)
         for event in events:
             if isinstance(event, TextEvent) and not jsonl:
-                out.file.write(terminal.strip_controls(event.text))
-                out.file.flush()
+                terminal.write_streamed(out, event.text)
             elif isinstance(event, DoneEvent):
                 answer = event.answer
     except KeyboardInterrupt:

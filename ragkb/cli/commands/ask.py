@@ -74,8 +74,7 @@ def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool) -> Answer:
     answer = None
     for event in knowledge.ask_stream(question):
         if isinstance(event, TextEvent):
-            out.file.write(terminal.strip_controls(event.text))
-            out.file.flush()
+            terminal.write_streamed(out, event.text)
         elif isinstance(event, DoneEvent):
             answer = event.answer
     assert answer is not None

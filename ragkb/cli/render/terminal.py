@@ -45,10 +45,12 @@ def _color_system() -> str | None:
     return None if os.environ.get("NO_COLOR") else "auto"
 
 
-def strip_controls(text: str) -> str:
-    """Drop control characters but newline and tab: no escape sequence survives (streamed
-    model output is written as is, not through rich, so markup needs no escaping)."""
-    return _CONTROL.sub("", text)
+def write_streamed(console: Console, text: str) -> None:
+    """Write a piece of a streamed answer at once, without its control characters (newline and
+    tab stay): no escape sequence from a model survives. It bypasses rich, so markup needs no
+    escaping."""
+    console.file.write(_CONTROL.sub("", text))
+    console.file.flush()
 
 
 def safe(text: str) -> str:
