@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ragkb.index.catalog import Catalog
 
 INDEX_DIR = "bm25"
+STAMP_FILE = "ragkb.json"
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class KeywordIndex:
         self._generation: int | None = None  # the catalog generation it was built at
         self._seen: int | None = None  # the catalog generation last checked against
         self._broken = False
+        self._sizes: dict[str, int] = {}  # index file -> bytes, as the writer recorded them
 
     def idf(self, catalog: Catalog) -> Callable[[str], float]:
         """Return token -> inverse document frequency over the knowledge base's chunks."""
@@ -95,11 +97,12 @@ class KeywordIndex:
             log.info("the keyword index lags the catalog (an ingest is under way)")
 
     def _load(self) -> bool:
-        stamp = self._dir / "ragkb.json"
+        stamp = self._dir / STAMP_FILE
         try:
             info = json.loads(stamp.read_text(encoding="utf-8"))
             ids, df, generation = list(info["ids"]), dict(info["df"]), int(info["generation"])
-        except (OSError, ValueError, KeyError, TypeError):
+            self._sizes = dict(info.get("sizes") or {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return False
         # The BM25 model itself loads on the first search: IDF needs only the stamp, and a
         # vector-mode query should not pay for importing bm25s and scipy.
@@ -108,7 +111,16 @@ class KeywordIndex:
         return True
 
     def _readable(self) -> bool:
-        return not self._ids or self._bm25() is not None
+        """Return whether every index file is the size it was written at (no bm25s import:
+        a no-op ingest must stay cheap). An index from before sizes were recorded is rebuilt."""
+        if not self._ids:
+            return True  # nothing indexed: no files to check
+        if not self._sizes:
+            return False
+        try:
+            return all((self._dir / n).stat().st_size == size for n, size in self._sizes.items())
+        except OSError:
+            return False
 
     def _bm25(self) -> bm25s.BM25 | None:
         if self._model is None and self._ids and not self._broken:
@@ -159,16 +171,17 @@ class KeywordIndex:
         tmp.mkdir(parents=True)
         if model is not None:
             model.save(str(tmp))
-        (tmp / "ragkb.json").write_text(
-            json.dumps({"generation": generation, "ids": ids, "df": df}), encoding="utf-8"
-        )
+        # The sizes let a writer tell a damaged index from a sound one without loading it.
+        sizes = {p.name: p.stat().st_size for p in tmp.iterdir()}
+        stamp = {"generation": generation, "ids": ids, "df": df, "sizes": sizes}
+        (tmp / STAMP_FILE).write_text(json.dumps(stamp), encoding="utf-8")
         old = self._dir.with_name(INDEX_DIR + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self._dir.exists():
             self._dir.rename(old)
         tmp.rename(self._dir)
         shutil.rmtree(old, ignore_errors=True)
-        self._model, self._ids, self._df = model, ids, dict(df)
+        self._model, self._ids, self._df, self._sizes = model, ids, dict(df), sizes
         self._generation = self._seen = generation
         self._broken = False
 
