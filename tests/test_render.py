@@ -326,3 +326,15 @@ def test_write_jsonl_writes_one_line_per_object() -> None:
     lines = stream.getvalue().splitlines()
 
     assert [json.loads(line)["id"] for line in lines] == [0, 1, 2]
+
+
+def test_log_lines_carry_no_control_characters() -> None:
+    """Log messages name files and folders, which may hold escape sequences."""
+    import logging
+
+    from ragkb.cli.render.logs import _LogFormatter
+
+    record = logging.LogRecord(
+        "ragkb", logging.WARNING, "", 0, "skipped %s", ("a\x1b]52;c;x\x07",), None
+    )
+    assert _LogFormatter().format(record) == "warning: skipped a]52;c;x"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 
+from ragkb.cli.render.controls import without_controls
+
 
 class _LogFormatter(logging.Formatter):
     """Plain text, no colour: `warning: ...` or, with --verbose, `ragkb: ...`."""
 
     def format(self, record: logging.LogRecord) -> str:
         prefix = "ragkb" if record.levelno < logging.WARNING else record.levelname.lower()
-        return f"{prefix}: {record.getMessage()}"
+        # Messages name files, folders and servers: untrusted text, like a document's.
+        return f"{prefix}: {without_controls(record.getMessage())}"
 
 
 def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:

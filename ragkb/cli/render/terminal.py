@@ -7,7 +7,6 @@ terminal). Every document text, file name and model output goes through `safe`.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ragkb.cli.render.controls import without_controls
 from ragkb.cli.render.schema import kb_info_dict
 from ragkb.types import location
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from ragkb.ingest.repair import RepairReport
     from ragkb.query.retrieve import Retrieval
     from ragkb.types import Answer, Evidence, Hit, IngestReport
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def stdout_console() -> Console:
@@ -49,13 +47,13 @@ def write_streamed(console: Console, text: str) -> None:
     """Write a piece of a streamed answer at once, without its control characters (newline and
     tab stay): no escape sequence from a model survives. It bypasses rich, so markup needs no
     escaping."""
-    console.file.write(_CONTROL.sub("", text))
+    console.file.write(without_controls(text))
     console.file.flush()
 
 
 def safe(text: str) -> str:
     """Make document text harmless on a terminal: no control codes, no rich markup."""
-    return escape(_CONTROL.sub("", text))
+    return escape(without_controls(text))
 
 
 def shown_path(path: str) -> str:
