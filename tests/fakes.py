@@ -18,7 +18,7 @@ from ragkb.index.keywords import KeywordIndex
 from ragkb.index.manifest import effective_metric
 from ragkb.language import HAN, STOPWORDS
 from ragkb.parts import Parts
-from ragkb.types import Delta, Message, Sampling, VectorMatch
+from ragkb.types import RAW_COSINE, Delta, Message, Sampling, VectorMatch
 
 if TYPE_CHECKING:
     from ragkb.config import Settings
@@ -59,8 +59,12 @@ class FakeEmbedder:
 
     def __init__(self, name: str = FAKE_EMBEDDER_NAME) -> None:
         self.name = name
+        self.calibration = RAW_COSINE
+        self.query_prefix = ""
+        self.passage_prefix = ""
         self.prepared: list[list[str]] = []  # the samples of every prepare() call
         self.embedded_passages = 0
+        self.embedded_texts: list[str] = []  # every passage text embedded, in order
 
     @property
     def max_tokens(self) -> int:
@@ -101,6 +105,7 @@ class FakeEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         """Return one unit vector per text."""
         self.embedded_passages += len(texts)
+        self.embedded_texts.extend(texts)
         return [self._embed(t) for t in texts]
 
     def embed_query(self, text: str) -> list[float]:

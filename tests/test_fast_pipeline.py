@@ -368,3 +368,23 @@ def test_in_memory_store_distances(metric: str) -> None:
     assert [m.distance for m in matches] == ([0.0, 1.0] if metric == "cosine" else [0.0, 2.0])
     store.delete_source("x")
     assert store.all_ids() == ["b"]
+
+
+def test_headings_and_file_names_are_searchable_and_quotes_stay_exact(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "quarterly_roadmap.md").write_text(
+        "# Installation on Windows\n\nRun the installer and accept the defaults.\n",
+        encoding="utf-8",
+    )
+    (folder / "outline.md").write_text("# Zephyr rollout\n## Phase one\n## Phase two\n")
+    kb = _kb({"mode": "keyword"})
+    report = kb.ingest([str(folder)])
+    assert not report.failed  # an outline (only headings) is content too
+    by_heading = kb.search("windows", k=1)
+    assert by_heading and by_heading[0].source.endswith("quarterly_roadmap.md")
+    assert by_heading[0].text == "Run the installer and accept the defaults."  # the page's text
+    assert kb.search("roadmap", k=1)[0].source.endswith("quarterly_roadmap.md")  # file name
+    assert kb.search("zephyr", k=1)[0].source.endswith("outline.md")
+    embedded = kb.parts.embedder.embedded_texts  # type: ignore[attr-defined]
+    assert "quarterly roadmap > Installation on Windows\nRun the installer" in "|".join(embedded)

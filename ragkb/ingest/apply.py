@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragkb.index.catalog import ChunkRecord, FileRecord
-from ragkb.ingest.chunking import chunk_document
+from ragkb.ingest.chunking import chunk_document, document_title, indexed_text
 from ragkb.ingest.plan import Candidate
 from ragkb.ingest.pool import ParsePool, ParseResult
 from ragkb.language import keyword_tokens, warm_up_segmenter
@@ -46,6 +46,11 @@ class _Pending:
     candidate: Candidate
     chunks: list[Chunk]
     pages: int | None
+
+    @property
+    def title(self) -> str:
+        """Return the file's name as words, indexed with each of its chunks."""
+        return document_title(self.candidate.path)
 
 
 class Syncer:
@@ -195,7 +200,8 @@ class Syncer:
         embedder = self._embedder
         texts = [c.text for p in pending for c in p.chunks]
         self._emit("embed")
-        vectors = embedder.embed_passages(texts)  # batched by similar token counts
+        indexed = [indexed_text(c, p.title) for p in pending for c in p.chunks]
+        vectors = embedder.embed_passages(indexed)  # batched by similar token counts
         # One vector-store write for the whole batch (each call costs tens of ms); files are
         # recorded in the catalog only after it, so a crash in between leaves them unrecorded
         # and the next run redoes them (their old chunks are deleted first, as here).
@@ -223,7 +229,13 @@ class Syncer:
         self._chunks_replaced += known.chunks if known else 0
         records = [
             ChunkRecord(
-                cid, path, c.index, c.page, c.heading, c.text, " ".join(keyword_tokens(c.text))
+                cid,
+                path,
+                c.index,
+                c.page,
+                c.heading,
+                c.text,
+                " ".join(keyword_tokens(indexed_text(c, item.title))),
             )
             for cid, c in zip(ids, item.chunks, strict=True)
         ]

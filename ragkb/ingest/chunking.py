@@ -8,16 +8,21 @@ quote taken from a chunk is a quote from the document.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from ragkb.language import split_sentences, trimmed_span
 from ragkb.types import Chunk, Document, Section
 
 # Bump when the splitting rules change: knowledge bases built by another version re-chunk.
 # 2: PDF contents/index lines dropped; 3: run-together pages re-read; 4: only contents
-# entries dropped, other dot-leader lines kept.
-CHUNKER_VERSION = 4
+# entries dropped, other dot-leader lines kept; 5: the file title and heading trail are
+# embedded and keyword-indexed with each chunk.
+CHUNKER_VERSION = 5
+# The context line is capped so that it cannot crowd the chunk out of the embedder's window.
+MAX_CONTEXT_CHARS = 160
 
 CountTokens = Callable[[str], int]
 TokenOffsets = Callable[[str], list[tuple[int, int]]]
@@ -153,3 +158,21 @@ def _pack(
             back -= 1
             carried += units[back].tokens
         i = back
+
+
+def document_title(path: str) -> str:
+    """Return a file's name as words ("logging_howto.en.pdf" -> "logging howto en")."""
+    return " ".join(re.split(r"[\s._-]+", PurePath(path).stem)).strip()
+
+
+def indexed_text(chunk: Chunk, title: str) -> str:
+    """Return what the embedder and the keyword index see for CHUNK: its context, then its text.
+
+    Headings are content: a question often names the section or the file ("the logging
+    HOWTO", "GUI 系统"), and a chunk's own words may not. The stored text stays an exact slice
+    of the page, so quotes are still quotes.
+    """
+    context = " > ".join(part for part in (title, chunk.heading) if part)
+    if not context:
+        return chunk.text
+    return f"{context[:MAX_CONTEXT_CHARS]}\n{chunk.text}"

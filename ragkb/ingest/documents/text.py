@@ -32,9 +32,8 @@ def load_text(data: bytes, shown: str, *, markdown: bool) -> Document:
             sections=(Section(text=text.strip()),),
             warnings=warnings,
         )
-    sections = _markdown_sections(text)
-    if not sections:
-        raise DocumentError(shown, f"{EMPTY} (only headings)")
+    # An outline (only headings) is content too: then its lines are the text.
+    sections = _markdown_sections(text) or [Section(text=text.strip())]
     return Document(path=shown, kind="md", sections=tuple(sections), warnings=warnings)
 
 
