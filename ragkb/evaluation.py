@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ragkb.errors import ConfigError, RagkbError
 from ragkb.language import language_of
 from ragkb.query.evidence import cited_numbers
+from ragkb.query.relevance import effective_calibration
 from ragkb.query.repetition import repeats
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class GoldQuestion:
     answer_any: tuple[str, ...]
     unanswerable: bool
     kind: str | None
+    near_miss: bool = False  # absent, though the documents discuss its topic at length
 
 
 def read_gold(path: Path) -> list[GoldQuestion]:
@@ -63,6 +65,7 @@ def read_gold(path: Path) -> list[GoldQuestion]:
                 answer_any=tuple(obj.get("answer_any") or ()),
                 unanswerable=bool(obj.get("unanswerable", False)),
                 kind=obj.get("kind"),
+                near_miss=bool(obj.get("near_miss", False)),
             )
         )
     return out
@@ -104,6 +107,7 @@ def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> di
             "lang": q.lang,
             "kind": q.kind,
             "unanswerable": q.unanswerable,
+            "near_miss": q.near_miss,
             "rank": rank,
             "covered_rank": covered_rank,
             "refused": not retrieval.relevant,
@@ -112,6 +116,7 @@ def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> di
         if answers:
             row.update(_score_answer(kb, q))
         rows.append(row)
+    calibration = effective_calibration(kb.settings.retrieval, kb.parts.query_encoder.calibration)
     groups: dict[str, list[dict[str, Any]]] = {"all": rows}
     for row in rows:
         groups.setdefault(row["lang"], []).append(row)
@@ -122,7 +127,9 @@ def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> di
         "gold": str(gold_path),
         "kb": kb.name,
         "mode": kb.settings.retrieval.mode,
-        "min_score": kb.settings.retrieval.min_score,
+        "min_score": calibration.min_score,
+        "min_relevance": calibration.min_relevance,
+        "similarity_floor": calibration.similarity_floor,
         "metrics": {name: _metrics(group, answers) for name, group in groups.items()},
         "kinds": {name: _metrics(group, answers) for name, group in sorted(kinds.items())},
         "questions": rows,
@@ -158,20 +165,31 @@ def _score_answer(kb: KnowledgeBase, q: GoldQuestion) -> dict[str, Any]:
 
 
 def _metrics(rows: Sequence[dict[str, Any]], answers: bool) -> dict[str, Any]:
+    """Retrieval metrics; a refused answerable question is a miss, however well it ranked."""
     answerable = [r for r in rows if not r["unanswerable"]]
+    answered = [r for r in answerable if not r["refused"]]
     absent = [r for r in rows if r["unanswerable"]]
+    refused = [r for r in rows if r["refused"]]
     n = len(answerable)
+
+    def hit_at(k: int, group: Sequence[dict[str, Any]]) -> int:
+        # Every needed document in the top K (one for most questions).
+        return sum(1 for r in group if r["covered_rank"] and r["covered_rank"] <= k)
+
     out: dict[str, Any] = {
         "questions": len(rows),
         "answerable": n,
-        "hit@1": _ratio(sum(1 for r in answerable if r["rank"] == 1), n),
-        # hit@5 asks for every needed document in the top 5 (one for most questions).
-        "hit@5": _ratio(
-            sum(1 for r in answerable if r["covered_rank"] and r["covered_rank"] <= 5), n
-        ),
-        "mrr": round(sum(1 / r["rank"] for r in answerable if r["rank"]) / n, 4) if n else None,
+        "hit@1": _ratio(sum(1 for r in answered if r["rank"] == 1), n),
+        "hit@5": _ratio(hit_at(5, answered), n),
+        "mrr": round(sum(1 / r["rank"] for r in answered if r["rank"]) / n, 4) if n else None,
+        "ranked_hit@5": _ratio(hit_at(5, answerable), n),  # the ranking alone, refusals aside
         "refusal_rate_absent": _ratio(sum(1 for r in absent if r["refused"]), len(absent)),
+        "refusal_rate_near_miss": _ratio(
+            sum(1 for r in absent if r["refused"] and r.get("near_miss")),
+            sum(1 for r in absent if r.get("near_miss")),
+        ),
         "false_refusal_rate": _ratio(sum(1 for r in answerable if r["refused"]), n),
+        "refusal_precision": _ratio(sum(1 for r in refused if r["unanswerable"]), len(refused)),
     }
     if answers:
         scored = [r for r in answerable if r.get("answer_has_span") is not None]

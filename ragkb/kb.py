@@ -92,11 +92,11 @@ class KnowledgeBase:
 
     def _fingerprint(self, dimension: int | None = None) -> Fingerprint:
         """Return what the current settings would record as the knowledge base's fingerprint."""
-        e, c = self.settings.embedding, self.settings.chunking
+        embedder, c = self.parts.embedder, self.settings.chunking
         return fingerprint(
-            embedder=self.parts.embedder.name,
-            query_prefix=e.query_prefix,
-            passage_prefix=e.passage_prefix,
+            embedder=embedder.name,
+            query_prefix=embedder.query_prefix,
+            passage_prefix=embedder.passage_prefix,
             metric=self.metric,
             chunk_tokens=c.chunk_tokens,
             overlap_tokens=c.overlap_tokens,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ragkb.index.catalog import Catalog
-    from ragkb.types import Delta, Message, Sampling, VectorMatch
+    from ragkb.types import Calibration, Delta, Message, Sampling, VectorMatch
 
 
 class VectorStore(Protocol):
@@ -51,6 +51,8 @@ class Embedder(Protocol):
     """Turns chunks into normalised vectors and sizes them with its own tokenizer (ingest)."""
 
     name: str  # the identity recorded in the knowledge base's fingerprint
+    query_prefix: str  # what the model puts before a question and a chunk (fingerprinted)
+    passage_prefix: str
 
     @property
     def max_tokens(self) -> int: ...  # content tokens per input, prefix excluded
@@ -64,6 +66,8 @@ class Embedder(Protocol):
 
 class QueryEncoder(Protocol):
     """Encodes questions (and evidence sentences) at search time."""
+
+    calibration: Calibration  # its similarity scale and relevance thresholds
 
     def embed_query(self, text: str) -> list[float]: ...
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...

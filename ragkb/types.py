@@ -157,6 +157,24 @@ Progress = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Calibration:
+    """Where an embedder's similarities sit, and the relevance thresholds chosen for it.
+
+    Thresholds are on the calibrated scale (cosine - floor) / (1 - floor), and were chosen
+    with bench/calibrate.py on corpora other than those they are reported on.
+    """
+
+    similarity_floor: float  # median cosine of unrelated question/passage pairs
+    min_score: float
+    min_relevance: float
+
+
+# all-MiniLM-L6-v2 on raw cosine (calibrated on sample_docs and bench/data/external); also
+# the starting point for a model nobody calibrated (run `ragkb eval` with your own gold).
+RAW_COSINE = Calibration(similarity_floor=0.0, min_score=0.3, min_relevance=0.62)
+
+
+@dataclass(frozen=True, slots=True)
 class VectorMatch:
     """A raw match from the vector store."""
 

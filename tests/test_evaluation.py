@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragkb.errors import ConfigError
-from ragkb.evaluation import _ranks, read_gold
+from ragkb.evaluation import _metrics, _ranks, read_gold
 from ragkb.types import Hit
 
 
@@ -53,6 +53,31 @@ def test_ranks_multi_source_needs_every_document(tmp_path: Path) -> None:
     assert _ranks(hits, q) == (1, 2)
 
 
+def _row(rank: int | None, *, refused: bool, absent: bool = False, near: bool = False) -> dict:
+    return {
+        "rank": rank,
+        "covered_rank": rank,
+        "refused": refused,
+        "unanswerable": absent,
+        "near_miss": near,
+    }
+
+
+def test_a_refused_answerable_question_is_not_a_hit() -> None:
+    rows = [
+        _row(1, refused=False),
+        _row(1, refused=True),  # ranked first, but ask would refuse: a miss
+        _row(None, refused=True, absent=True, near=True),
+        _row(None, refused=False, absent=True),
+    ]
+    m = _metrics(rows, answers=False)
+    assert m["hit@1"] == m["hit@5"] == m["mrr"] == 0.5
+    assert m["ranked_hit@5"] == 1.0
+    assert m["false_refusal_rate"] == 0.5
+    assert m["refusal_rate_absent"] == 0.5 and m["refusal_rate_near_miss"] == 1.0
+    assert m["refusal_precision"] == 0.5  # one of the two refusals was right
+
+
 @pytest.mark.slow
 def test_external_gold_file_matches_the_text_ragkb_extracts() -> None:
     import subprocess
@@ -69,3 +94,16 @@ def test_external_gold_file_matches_the_text_ragkb_extracts() -> None:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.rstrip().endswith("OK")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus", ["corpus_b", "corpus_c"])
+def test_helper_written_gold_files_match_the_text_ragkb_extracts(corpus: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    script = root / "bench" / "data" / corpus / "check_gold.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("OK")

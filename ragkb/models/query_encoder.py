@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragkb.errors import ModelError
+from ragkb.types import RAW_COSINE
 
 if TYPE_CHECKING:
     from ragkb.models.embedders import SentenceTransformerEmbedder, TokenizedEmbedder
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 class TwinQueryEncoder:
     """Encodes queries with the ONNX twin in TWIN_DIR when it is verified, else the embedder."""
+
+    calibration = RAW_COSINE  # calibrated on all-MiniLM-L6-v2 (bench/README.md)
 
     def __init__(self, embedder: SentenceTransformerEmbedder, *, twin_dir: Path | None) -> None:
         self._embedder = embedder

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ragkb.language import has_han
-from ragkb.types import Hit
+from ragkb.language import has_han, keyword_tokens, language_of, split_sentences
+from ragkb.types import Calibration, Hit
+
+if TYPE_CHECKING:
+    from ragkb.settings import RetrievalSettings
 
 # Weight of keyword coverage in a chunk's relevance (similarity + weight x coverage), and the
 # coverage a keyword-mode hit needs (it has no similarity); both calibrated with `ragkb eval`
@@ -15,7 +19,34 @@ from ragkb.types import Hit
 COVERAGE_WEIGHT = 0.75
 KEYWORD_MODE_MIN_COVERAGE = 0.25
 
+# A question that asks for a quantity, a date or a version (English and Chinese forms; in
+# other languages the check does not apply, so it never refuses them).
+_ASKS_FOR_NUMBER = re.compile(
+    r"\bhow (?:many|much|long|large|big|old|fast|far)\b"
+    r"|\b(?:what|which)\b[^?]*\b(?:year|version|release|percentage|port|date)\b"
+    r"|\bwhen (?:was|were|did|is|will|does)\b|\b(?:maximum|minimum)\b"
+    r"|\bin (?:milli)?seconds\b|\bin (?:bytes|minutes|days)\b"
+    r"|多少|几[个种次年天条位项版秒分行]|多大|多长|多久|哪一?年|哪个版本|哪一?版|哪个端口"
+    r"|什么时候|何时|哪一天",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|[二两三四五六七八九十百千万亿]"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred"
+    r"|thousand|million|billion|once|twice|half|dozen)\b",
+    re.IGNORECASE,
+)
+# The share of the question's keywords a sentence stating a number must hold to answer it
+# (chosen leave-one-corpus-out by bench/calibrate.py).
+KIND_MIN_SHARE = 0.3
 _INFLECTION = re.compile(r"(?:ing|ed|es|s)$")
+_ALPHABETIC = "A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # Latin, Greek, Cyrillic
+_LATIN_WORD = re.compile(f"[{_ALPHABETIC}][{_ALPHABETIC}_+]*(?:[.-][{_ALPHABETIC}_+]+)*")
+# A plain word rarer than this in written English (wordfreq's large list) may be a name:
+# pinyin 2.3, applet 2.3 and fallback 2.7 are words, timedatectl, nftables, ufw (2.0) not.
+_KNOWN_ZIPF = 2.2
+# European languages a Latin-script question may be written in instead of English.
+_OTHER_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "sv")
 # Zipf 3 = once per million words: wordfreq's small English list holds exactly these.
 _EVERYDAY_ZIPF = 3.0
 
@@ -34,6 +65,18 @@ class Verdict:
         return not self.relevant
 
 
+def effective_calibration(settings: RetrievalSettings, own: Calibration) -> Calibration:
+    """Return the thresholds in force: each setting the user gave (>= 0), else the embedder's
+    own calibrated value (OWN)."""
+    return Calibration(
+        similarity_floor=settings.similarity_floor
+        if settings.similarity_floor >= 0
+        else own.similarity_floor,
+        min_score=settings.min_score if settings.min_score >= 0 else own.min_score,
+        min_relevance=settings.min_relevance if settings.min_relevance >= 0 else own.min_relevance,
+    )
+
+
 def judge(
     hits: Sequence[Hit],
     *,
@@ -42,14 +85,20 @@ def judge(
     unknown_terms: Sequence[str] = (),
     min_score: float,
     min_relevance: float,
+    similarity_floor: float = 0.0,
+    question: str = "",
+    query_tokens: Sequence[str] = (),
+    refuse_missing_numbers: bool = False,
 ) -> Verdict:
     """Decide which HITS are relevant enough to answer from.
 
-    A hit counts when its similarity reaches MIN_SCORE and its similarity plus
-    COVERAGE_WEIGHT x keyword coverage (COVERAGE, by chunk id) reaches MIN_RELEVANCE (0 turns
-    that rule off). A keyword-mode hit has no similarity: it needs KEYWORD_MODE_MIN_COVERAGE
-    unless MIN_RELEVANCE is 0. A question naming something no document mentions
-    (UNKNOWN_TERMS) gets nothing, whatever the scores.
+    Similarities are first put on the calibrated scale (`calibrated`, from SIMILARITY_FLOOR).
+    A hit counts when that reaches MIN_SCORE and, plus COVERAGE_WEIGHT x keyword coverage
+    (COVERAGE, by chunk id), reaches MIN_RELEVANCE (0 turns that rule off). A keyword-mode
+    hit has no similarity: it needs KEYWORD_MODE_MIN_COVERAGE unless MIN_RELEVANCE is 0. A
+    question naming something no document mentions (UNKNOWN_TERMS) gets nothing, whatever
+    the scores; with REFUSE_MISSING_NUMBERS, so does a QUESTION asking for a number that no
+    relevant hit states near its terms (`answer_kind_missing`).
     """
     if unknown_terms:
         terms = ", ".join(unknown_terms)
@@ -61,19 +110,62 @@ def judge(
         relevant = tuple(h for h in hits if coverage.get(h.chunk_id, 0.0) >= floor)
         rule = f"keyword coverage {floor}"
     else:
-        relevant = tuple(
-            h
-            for h in hits
-            if h.score >= min_score
-            and (
-                not min_relevance
-                or h.score + COVERAGE_WEIGHT * coverage.get(h.chunk_id, 0.0) >= min_relevance
-            )
-        )
+
+        def passes(h: Hit) -> bool:
+            score = calibrated(h.score, similarity_floor)
+            relevance = score + COVERAGE_WEIGHT * coverage.get(h.chunk_id, 0.0)
+            return score >= min_score and (not min_relevance or relevance >= min_relevance)
+
+        relevant = tuple(h for h in hits if passes(h))
         rule = f"min_score {min_score}, min_relevance {min_relevance}"
-    if relevant:
-        return Verdict(relevant)
-    return Verdict((), f"no retrieved passage passed the relevance threshold ({rule})")
+    if not relevant:
+        return Verdict((), f"no retrieved passage passed the relevance threshold ({rule})")
+    passages = [h.text for h in relevant]
+    if refuse_missing_numbers and answer_kind_missing(question, query_tokens, passages):
+        return Verdict(
+            (), "the passages found discuss the question's terms but state no number for them"
+        )
+    return Verdict(relevant)
+
+
+def calibrated(score: float, floor: float) -> float:
+    """Return a cosine similarity on a scale where FLOOR (unrelated texts) maps to 0.
+
+    Embedders differ in where unrelated texts land (about 0 for all-MiniLM-L6-v2, 0.77 for
+    multilingual-e5-small), so the thresholds are set on this scale, not on raw cosine.
+    """
+    return (score - floor) / (1.0 - floor) if floor < 1.0 else score
+
+
+def answer_kind_missing(
+    question: str,
+    query_tokens: Sequence[str],
+    passages: Sequence[str],
+    min_share: float = KIND_MIN_SHARE,
+) -> bool:
+    """Return whether QUESTION asks for a number that no relevant passage states near its terms.
+
+    A near miss ("how many workers does it start by default?") matches documents that discuss
+    the topic at length: similarity and coverage cannot tell it from an answerable question,
+    but the answer's kind can. A sentence answers when it holds a number and MIN_SHARE of the
+    question's keywords (QUERY_TOKENS). Only sentences in the question's language are read:
+    across languages keywords do not match, so a cross-lingual question is never refused here.
+    """
+    wanted = set(query_tokens)
+    if not wanted or not _ASKS_FOR_NUMBER.search(question):
+        return False
+    language = language_of(question)
+    readable = False
+    for text in passages:
+        for start, end in split_sentences(text):
+            sentence = text[start:end]
+            if language_of(sentence) != language:
+                continue
+            readable = True
+            shared = len(wanted & set(keyword_tokens(sentence)))
+            if _NUMBER.search(sentence) and shared >= min_share * len(wanted):
+                return False
+    return readable
 
 
 def weighted_coverage(
@@ -99,22 +191,75 @@ def is_everyday_word(word: str) -> bool:
     return zipf_frequency(word, "en", wordlist="small") >= _EVERYDAY_ZIPF
 
 
+def is_known_english_word(word: str) -> bool:
+    """Return whether WORD is a word of written English at all (pinyin, applet, fallback)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en", wordlist="large") >= _KNOWN_ZIPF
+
+
+def name_like_words(question: str) -> set[str]:
+    """Return the words QUESTION writes as names, lowercased.
+
+    Inner capitals, all capitals or digits (WireGuard, HiDPI, PPA, 7z) in any language; in an
+    English question also a capital not at a sentence start (Docker), and in a Chinese one
+    every Latin-script word (ufw, rsync: Chinese writes ordinary words in Han).
+    """
+    chinese = language_of(question) == "zh"
+    english = not chinese and reads_as_english(question)
+    names = set()
+    for match in _LATIN_WORD.finditer(question):
+        word = match.group()
+        at_start = match.start() == 0 or question[: match.start()].rstrip()[-1:] in ".?!"
+        if (
+            chinese
+            or any(c.isdigit() for c in word)
+            or any(c.isupper() for c in word[1:])
+            or (english and word[0].isupper() and not at_start)
+        ):
+            names.add(word.lower())
+    return names
+
+
+def reads_as_english(question: str) -> bool:
+    """Return whether QUESTION's Latin-script words are English rather than another European
+    language's: their summed wordfreq frequency is highest in English."""
+    from wordfreq import zipf_frequency
+
+    words = [m.group().lower() for m in _LATIN_WORD.finditer(question)]
+    plain = [w for w in words if w.isalpha()]
+    if not plain:
+        return False
+    english = sum(zipf_frequency(w, "en", wordlist="small") for w in plain)
+    return all(
+        sum(zipf_frequency(w, other, wordlist="small") for w in plain) < english
+        for other in _OTHER_LANGUAGES
+    )
+
+
 def unknown_terms(
     query_tokens: Iterable[str],
     vocabulary: Collection[str],
     is_common_word: Callable[[str], bool],
+    question: str | None = None,
 ) -> list[str]:
     """Return the names in a question that the documents never use, in question order.
 
     A name (a command, product, format or acronym: timedatectl, WireGuard, XER) cannot be
     paraphrased, so documents that never contain it cannot be about it. A term counts when
     no chunk holds it, it is not a common word (IS_COMMON_WORD, e.g. one token of the
-    embedder's vocabulary, which spells ordinary words whole and splits rare names, nor an
-    everyday English word by wordfreq), and it is not a form of a word the documents do use
-    ("reconfigures" when they say "reconfigure"). Chinese words are left out: jieba's
-    segmentation of a question rarely matches a rare name, and paraphrase is the norm.
+    embedder's vocabulary, nor an everyday English word by wordfreq), and it is not a form of
+    a word the documents do use ("reconfigures" when they say "reconfigure"). Chinese words
+    are left out: jieba's segmentation of a question rarely matches a rare name, and
+    paraphrase is the norm.
+
+    Given the QUESTION itself, a word written as a name (`name_like_words`) is judged in any
+    language; a plain lowercase word only in a question that reads as English, and then only
+    when written English does not know it either: a German or Japanese question is never
+    refused because an English word list lacks its words.
     """
     unknown = []
+    judged: dict[str, Any] = {}  # names and language, read only once a term needs them
     for token in dict.fromkeys(query_tokens):
         if token in vocabulary or has_han(token) or is_common_word(token):
             continue
@@ -123,5 +268,12 @@ def unknown_terms(
         stem = _INFLECTION.sub("", token)
         if len(stem) >= 4 and any(word.startswith(stem) for word in vocabulary):
             continue
+        if question is not None:
+            if not judged:
+                judged["names"] = name_like_words(question)
+                judged["english"] = reads_as_english(question)
+            plain = token not in judged["names"]
+            if plain and (not judged["english"] or is_known_english_word(token)):
+                continue
         unknown.append(token)
     return unknown

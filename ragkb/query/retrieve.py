@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens
 from ragkb.query.candidates import rank_candidates
-from ragkb.query.relevance import Verdict, judge, unknown_terms, weighted_coverage
+from ragkb.query.relevance import (
+    Verdict,
+    effective_calibration,
+    judge,
+    unknown_terms,
+    weighted_coverage,
+)
 
 if TYPE_CHECKING:
     from ragkb.parts import Parts
@@ -69,16 +75,26 @@ def retrieve(
         for h in ranking.hits
     }
     unknown: list[str] = []
+    asked_tokens = keyword_tokens(user_words) if user_words else query_tokens
     vocabulary = keywords.vocabulary(catalog) if settings.refuse_unknown_terms else None
     if vocabulary is not None:  # without a keyword index nothing is known to be absent
-        asked = keyword_tokens(user_words) if user_words else query_tokens
-        unknown = unknown_terms(asked, vocabulary, parts.query_encoder.is_common_word)
+        unknown = unknown_terms(
+            asked_tokens,
+            vocabulary,
+            parts.query_encoder.is_common_word,
+            question=user_words or query,
+        )
+    calibration = effective_calibration(settings, parts.query_encoder.calibration)
     verdict = judge(
         ranking.hits,
         mode=mode,
         coverage=coverage,
         unknown_terms=unknown,
-        min_score=settings.min_score,
-        min_relevance=settings.min_relevance,
+        min_score=calibration.min_score,
+        min_relevance=calibration.min_relevance,
+        similarity_floor=calibration.similarity_floor,
+        question=user_words or query,
+        query_tokens=asked_tokens,
+        refuse_missing_numbers=settings.refuse_missing_numbers,
     )
     return Retrieval(ranking.hits, verdict)

@@ -298,7 +298,15 @@ def print_eval(console: Console, report: dict[str, Any]) -> None:
     console.print(table)
     kinds = report.get("kinds") or {}
     if len(kinds) > 1:
-        columns = ("questions", "hit@1", "hit@5", "mrr", "refusal_rate_absent")
+        columns = (
+            "questions",
+            "hit@1",
+            "hit@5",
+            "mrr",
+            "false_refusal_rate",
+            "refusal_rate_absent",
+            "refusal_rate_near_miss",
+        )
         by_kind = Table(title="by kind of question", title_justify="left")
         by_kind.add_column("kind")
         for column in columns:

