@@ -2,7 +2,7 @@
 of bench/README.md.
 
 Usage: python bench/eval_corpora.py [--embedder e5 minilm] [--mode vector keyword hybrid]
-                                    [--corpus NAME ...] [--json OUT]
+                                    [--corpus NAME ...] [--json OUT] [--no-context]
 
 Ingests each corpus (bench/corpora.py) into a temporary knowledge base with the default
 settings (the embedder aside), then runs `ragkb eval` (the Python API). A refused answerable
@@ -33,7 +33,16 @@ def main() -> None:
     parser.add_argument("--mode", nargs="*", default=list(MODES), choices=MODES)
     parser.add_argument("--corpus", nargs="*", default=list(CORPORA), choices=CORPORA)
     parser.add_argument("--json", type=Path, help="also write every report here")
+    parser.add_argument(
+        "--no-context",
+        action="store_true",
+        help="index chunks without their file title and heading trail (to measure them)",
+    )
     args = parser.parse_args()
+    if args.no_context:
+        import ragkb.ingest.apply as apply
+
+        apply.indexed_text = lambda chunk, title: chunk.text
     reports: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for embedder in args.embedder:

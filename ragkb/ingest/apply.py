@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragkb.index.catalog import ChunkRecord, FileRecord
-from ragkb.ingest.chunking import chunk_document, document_title, indexed_text
+from ragkb.ingest.chunking import (
+    CONTEXT_TOKENS,
+    chunk_document,
+    context_line,
+    document_title,
+    indexed_text,
+)
 from ragkb.ingest.plan import Candidate
 from ragkb.ingest.pool import ParsePool, ParseResult
 from ragkb.language import keyword_tokens, warm_up_segmenter
@@ -74,6 +80,7 @@ class Syncer:
         self._catalog = catalog
         self._store = vectors
         self._embedder = embedder
+        self._contexts: dict[tuple[str, str | None], str] = {}  # (title, heading) -> line
         self._before_first_file: Callable[[], None] | None = before_first_file
         self._chunk_tokens = chunk_tokens
         self._overlap_tokens = overlap_tokens
@@ -154,7 +161,7 @@ class Syncer:
                 token_offsets=embedder.token_offsets,
                 chunk_tokens=self._chunk_tokens,
                 overlap_tokens=self._overlap_tokens,
-                max_tokens=embedder.max_tokens,
+                max_tokens=max(1, embedder.max_tokens - CONTEXT_TOKENS - 1),
             )
         except (TypeError, ValueError) as exc:  # text the tokenizer rejects: this file only
             self._fail(candidate.path, f"unreadable text ({type(exc).__name__}: {exc})")
@@ -200,7 +207,7 @@ class Syncer:
         embedder = self._embedder
         texts = [c.text for p in pending for c in p.chunks]
         self._emit("embed")
-        indexed = [indexed_text(c, p.title) for p in pending for c in p.chunks]
+        indexed = [indexed_text(c.text, self._context(p, c)) for p in pending for c in p.chunks]
         vectors = embedder.embed_passages(indexed)  # batched by similar token counts
         # One vector-store write for the whole batch (each call costs tens of ms); files are
         # recorded in the catalog only after it, so a crash in between leaves them unrecorded
@@ -223,6 +230,14 @@ class Syncer:
             done.append(item.candidate.path)
         return done
 
+    def _context(self, item: _Pending, chunk: Chunk) -> str:
+        key = (item.title, chunk.heading)
+        if key not in self._contexts:
+            self._contexts[key] = context_line(
+                item.title, chunk.heading, self._embedder.token_offsets, CONTEXT_TOKENS
+            )
+        return self._contexts[key]
+
     def _record_file(self, item: _Pending, ids: list[str]) -> None:
         path = item.candidate.path
         known = self._catalog.file(path)
@@ -235,7 +250,7 @@ class Syncer:
                 c.page,
                 c.heading,
                 c.text,
-                " ".join(keyword_tokens(indexed_text(c, item.title))),
+                " ".join(keyword_tokens(indexed_text(c.text, self._context(item, c)))),
             )
             for cid, c in zip(ids, item.chunks, strict=True)
         ]

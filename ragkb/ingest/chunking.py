@@ -21,8 +21,8 @@ from ragkb.types import Chunk, Document, Section
 # entries dropped, other dot-leader lines kept; 5: the file title and heading trail are
 # embedded and keyword-indexed with each chunk.
 CHUNKER_VERSION = 5
-# The context line is capped so that it cannot crowd the chunk out of the embedder's window.
-MAX_CONTEXT_CHARS = 160
+# Tokens of the embedder's window kept for a chunk's context line (title > heading trail).
+CONTEXT_TOKENS = 48
 
 CountTokens = Callable[[str], int]
 TokenOffsets = Callable[[str], list[tuple[int, int]]]
@@ -165,14 +165,23 @@ def document_title(path: str) -> str:
     return " ".join(re.split(r"[\s._-]+", PurePath(path).stem)).strip()
 
 
-def indexed_text(chunk: Chunk, title: str) -> str:
-    """Return what the embedder and the keyword index see for CHUNK: its context, then its text.
+def context_line(
+    title: str, heading: str | None, token_offsets: TokenOffsets, max_tokens: int
+) -> str:
+    """Return a chunk's context, "title > heading trail", cut to MAX_TOKENS tokens."""
+    line = " > ".join(part for part in (title, heading) if part)
+    offsets = token_offsets(line)
+    if len(offsets) > max_tokens:
+        line = line[: offsets[max_tokens][0]].rstrip()
+    return line
+
+
+def indexed_text(text: str, context: str) -> str:
+    """Return what the embedder and the keyword index see for a chunk: its context, then TEXT.
 
     Headings are content: a question often names the section or the file ("the logging
     HOWTO", "GUI 系统"), and a chunk's own words may not. The stored text stays an exact slice
-    of the page, so quotes are still quotes.
+    of the page, so quotes are still quotes. Chunks are sized to leave CONTEXT_TOKENS (and
+    the newline) of the window free for the context.
     """
-    context = " > ".join(part for part in (title, chunk.heading) if part)
-    if not context:
-        return chunk.text
-    return f"{context[:MAX_CONTEXT_CHARS]}\n{chunk.text}"
+    return f"{context}\n{text}" if context else text

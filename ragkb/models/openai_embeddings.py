@@ -39,9 +39,12 @@ class OpenAIEmbedder:
     ) -> None:
         if not base_url:
             raise ConfigError("embedding_backend = openai needs embedding_url")
+        if not model:
+            # The name is the knowledge base's identity: two servers must not look alike.
+            raise ConfigError("embedding_backend = openai needs embedder = the server's model name")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.name = f"{model or 'default'} (openai-compatible)"
+        self.name = f"{model} (openai-compatible)"
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size
@@ -91,19 +94,23 @@ class OpenAIEmbedder:
     def prepare(self, samples: Sequence[str]) -> None:
         """Nothing to build locally."""
 
+    @functools.cached_property
+    def _client(self) -> Any:
+        import httpx
+
+        return httpx.Client()  # one connection for every batch of an ingest
+
     def _request(self, texts: list[str], kind: str) -> list[list[float]]:
         import httpx
 
-        body: dict[str, Any] = {"input": texts, "encoding_format": "float"}
-        if self.model:
-            body["model"] = self.model
+        body: dict[str, Any] = {"input": texts, "encoding_format": "float", "model": self.model}
         if not self.query_prefix and not self.passage_prefix:
             body["input_type"] = kind
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         url = f"{self.base_url}/embeddings"
         try:
-            response = httpx.post(url, json=body, headers=headers, timeout=TIMEOUT_S)
-        except httpx.HTTPError as exc:
+            response = self._client.post(url, json=body, headers=headers, timeout=TIMEOUT_S)
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
             raise ModelError(f"embedding server {self.base_url}: {exc}") from exc
         if response.status_code != 200:
             raise ModelError(
@@ -115,9 +122,10 @@ class OpenAIEmbedder:
 
 def _server_message(response: Any) -> str:
     try:
-        error = response.json().get("error")
+        body = response.json()
     except ValueError:
         return response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else body
     if isinstance(error, dict):
         return str(error.get("message", ""))[:200]
     return str(error or "")[:200]
@@ -131,7 +139,7 @@ def _vectors(response: Any, expected: int, base_url: str) -> list[list[float]]:
         data = response.json()["data"]
         rows = sorted(data, key=lambda d: int(d["index"]))
         matrix = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"embedding server {base_url}: malformed reply ({exc})") from exc
     if matrix.ndim != 2 or matrix.shape[0] != expected:
         raise ModelError(

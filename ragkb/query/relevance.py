@@ -218,12 +218,14 @@ def name_like_words(question: str) -> set[str]:
             or (english and word[0].isupper() and not at_start)
         ):
             names.add(word.lower())
+            names.update(keyword_tokens(word))  # WireGuard-Tunnel: the keyword is wireguard
     return names
 
 
 def reads_as_english(question: str) -> bool:
     """Return whether QUESTION's Latin-script words are English rather than another European
-    language's: their summed wordfreq frequency is highest in English."""
+    language's: their summed wordfreq frequency is highest in English (a question of names
+    alone, known to no language, counts as English)."""
     from wordfreq import zipf_frequency
 
     words = [m.group().lower() for m in _LATIN_WORD.finditer(question)]
@@ -231,10 +233,10 @@ def reads_as_english(question: str) -> bool:
     if not plain:
         return False
     english = sum(zipf_frequency(w, "en", wordlist="small") for w in plain)
-    return all(
-        sum(zipf_frequency(w, other, wordlist="small") for w in plain) < english
-        for other in _OTHER_LANGUAGES
-    )
+    others = [
+        sum(zipf_frequency(w, other, wordlist="small") for w in plain) for other in _OTHER_LANGUAGES
+    ]
+    return english >= max(others)
 
 
 def unknown_terms(
