@@ -24,7 +24,8 @@ def features(kb: Any, question: str) -> dict[str, Any]:
     """Return the relevance signals for QUESTION (hybrid top 10, nothing refused)."""
     from ragkb.language import keyword_tokens, split_sentences
     from ragkb.query.candidates import rank_candidates
-    from ragkb.query.relevance import unknown_terms, weighted_coverage
+    from ragkb.query.names import unknown_terms
+    from ragkb.query.relevance import weighted_coverage
 
     parts = kb.parts
     catalog, keywords = parts.catalog, parts.keywords

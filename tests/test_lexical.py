@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragkb.language import keyword_tokens
-from ragkb.query.relevance import unknown_terms
+from ragkb.query.names import unknown_terms
 
 
 def test_english_is_lowercased_without_stopwords_or_punctuation() -> None:

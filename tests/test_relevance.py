@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
+from ragkb.query.names import unknown_terms
 from ragkb.query.relevance import (
     COVERAGE_WEIGHT,
     KEYWORD_MODE_MIN_COVERAGE,
     answer_kind_missing,
     calibrated,
     judge,
-    unknown_terms,
     weighted_coverage,
 )
 from ragkb.types import Hit

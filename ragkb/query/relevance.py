@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ragkb.language import has_han, keyword_tokens, language_of, split_sentences
+from ragkb.language import keyword_tokens, language_of, split_sentences
 from ragkb.types import Calibration, Hit
 
 if TYPE_CHECKING:
@@ -37,18 +37,8 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 # The share of the question's keywords a sentence stating a number must hold to answer it
-# (chosen leave-one-corpus-out by bench/calibrate.py).
+# (the middle of the range bench/calibrate.py tries; the check is off by default).
 KIND_MIN_SHARE = 0.3
-_INFLECTION = re.compile(r"(?:ing|ed|es|s)$")
-_ALPHABETIC = "A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # Latin, Greek, Cyrillic
-_LATIN_WORD = re.compile(f"[{_ALPHABETIC}][{_ALPHABETIC}_+]*(?:[.-][{_ALPHABETIC}_+]+)*")
-# A plain word rarer than this in written English (wordfreq's large list) may be a name:
-# pinyin 2.3, applet 2.3 and fallback 2.7 are words, timedatectl, nftables, ufw (2.0) not.
-_KNOWN_ZIPF = 2.2
-# European languages a Latin-script question may be written in instead of English.
-_OTHER_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "sv")
-# Zipf 3 = once per million words: wordfreq's small English list holds exactly these.
-_EVERYDAY_ZIPF = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,100 +172,3 @@ def weighted_coverage(
         return 0.0
     present = set(chunk_keywords.split())
     return sum(idf(t) for t in query_tokens if t in present) / total
-
-
-def is_everyday_word(word: str) -> bool:
-    """Return whether WORD is an everyday English word (wordfreq, loaded on first use)."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en", wordlist="small") >= _EVERYDAY_ZIPF
-
-
-def is_known_english_word(word: str) -> bool:
-    """Return whether WORD is a word of written English at all (pinyin, applet, fallback)."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en", wordlist="large") >= _KNOWN_ZIPF
-
-
-def name_like_words(question: str) -> set[str]:
-    """Return the words QUESTION writes as names, lowercased.
-
-    Inner capitals, all capitals or digits (WireGuard, HiDPI, PPA, 7z) in any language; in an
-    English question also a capital not at a sentence start (Docker), and in a Chinese one
-    every Latin-script word (ufw, rsync: Chinese writes ordinary words in Han).
-    """
-    chinese = language_of(question) == "zh"
-    english = not chinese and reads_as_english(question)
-    names = set()
-    for match in _LATIN_WORD.finditer(question):
-        word = match.group()
-        at_start = match.start() == 0 or question[: match.start()].rstrip()[-1:] in ".?!"
-        if (
-            chinese
-            or any(c.isdigit() for c in word)
-            or any(c.isupper() for c in word[1:])
-            or (english and word[0].isupper() and not at_start)
-        ):
-            names.add(word.lower())
-            names.update(keyword_tokens(word))  # WireGuard-Tunnel: the keyword is wireguard
-    return names
-
-
-def reads_as_english(question: str) -> bool:
-    """Return whether QUESTION's Latin-script words are English rather than another European
-    language's: their summed wordfreq frequency is highest in English (a question of names
-    alone, known to no language, counts as English)."""
-    from wordfreq import zipf_frequency
-
-    words = [m.group().lower() for m in _LATIN_WORD.finditer(question)]
-    plain = [w for w in words if w.isalpha()]
-    if not plain:
-        return False
-    english = sum(zipf_frequency(w, "en", wordlist="small") for w in plain)
-    others = [
-        sum(zipf_frequency(w, other, wordlist="small") for w in plain) for other in _OTHER_LANGUAGES
-    ]
-    return english >= max(others)
-
-
-def unknown_terms(
-    query_tokens: Iterable[str],
-    vocabulary: Collection[str],
-    is_common_word: Callable[[str], bool],
-    question: str | None = None,
-) -> list[str]:
-    """Return the names in a question that the documents never use, in question order.
-
-    A name (a command, product, format or acronym: timedatectl, WireGuard, XER) cannot be
-    paraphrased, so documents that never contain it cannot be about it. A term counts when
-    no chunk holds it, it is not a common word (IS_COMMON_WORD, e.g. one token of the
-    embedder's vocabulary, nor an everyday English word by wordfreq), and it is not a form of
-    a word the documents do use ("reconfigures" when they say "reconfigure"). Chinese words
-    are left out: jieba's segmentation of a question rarely matches a rare name, and
-    paraphrase is the norm.
-
-    Given the QUESTION itself, a word written as a name (`name_like_words`) is judged in any
-    language; a plain lowercase word only in a question that reads as English, and then only
-    when written English does not know it either: a German or Japanese question is never
-    refused because an English word list lacks its words.
-    """
-    unknown = []
-    judged: dict[str, Any] = {}  # names and language, read only once a term needs them
-    for token in dict.fromkeys(query_tokens):
-        if token in vocabulary or has_han(token) or is_common_word(token):
-            continue
-        if is_everyday_word(token):
-            continue
-        stem = _INFLECTION.sub("", token)
-        if len(stem) >= 4 and any(word.startswith(stem) for word in vocabulary):
-            continue
-        if question is not None:
-            if not judged:
-                judged["names"] = name_like_words(question)
-                judged["english"] = reads_as_english(question)
-            plain = token not in judged["names"]
-            if plain and (not judged["english"] or is_known_english_word(token)):
-                continue
-        unknown.append(token)
-    return unknown

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens
 from ragkb.query.candidates import rank_candidates
+from ragkb.query.names import unknown_terms
 from ragkb.query.relevance import (
     Verdict,
     effective_calibration,
     judge,
-    unknown_terms,
     weighted_coverage,
 )
 
