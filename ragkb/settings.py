@@ -119,15 +119,14 @@ class RetrievalSettings:
     min_score: float = setting(
         -1.0,
         "Calibrated similarity (see similarity_floor) below which nothing counts as "
-        "relevant; negative = the embedder's calibrated value (0 for multilingual-e5-small, 0.3 "
-        "for all-MiniLM-L6-v2).",
+        "relevant; negative = the embedder's calibrated value (0 for the bundled embedders).",
     )
     min_relevance: float = setting(
         -1.0,
         "Calibrated similarity + 0.75 x keyword coverage (IDF-weighted share of the "
         "question's words found in the chunk) a chunk needs to count as relevant; 0 = "
         "similarity alone decides; negative = the embedder's calibrated value (0.24 for "
-        "multilingual-e5-small, 0.62 for all-MiniLM-L6-v2).",
+        "multilingual-e5-small, 0.42 for all-MiniLM-L6-v2).",
     )
     similarity_floor: float = setting(
         -1.0,

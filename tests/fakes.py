@@ -18,7 +18,7 @@ from ragkb.index.keywords import KeywordIndex
 from ragkb.index.manifest import effective_metric
 from ragkb.language import HAN, STOPWORDS
 from ragkb.parts import Parts
-from ragkb.types import RAW_COSINE, Delta, Message, Sampling, VectorMatch
+from ragkb.types import Calibration, Delta, Message, Sampling, VectorMatch
 
 if TYPE_CHECKING:
     from ragkb.config import Settings
@@ -27,6 +27,8 @@ FAKE_EMBEDDER_NAME = "fake-hash-64"
 FAKE_DIMENSION = 64
 FAKE_MAX_TOKENS = 256
 FAKE_N_CTX = 2048
+# The hashing embedder's own scale: the fast tests' refusal cases are set on these values.
+FAKE_CALIBRATION = Calibration(similarity_floor=0.0, min_score=0.3, min_relevance=0.62)
 
 # One token per run of letters/digits, and one per Han character.
 _TOKEN = re.compile(rf"[{HAN}]|[^\W_{HAN}]+", re.UNICODE)
@@ -59,7 +61,7 @@ class FakeEmbedder:
 
     def __init__(self, name: str = FAKE_EMBEDDER_NAME) -> None:
         self.name = name
-        self.calibration = RAW_COSINE
+        self.calibration = FAKE_CALIBRATION
         self.query_prefix = ""
         self.passage_prefix = ""
         self.prepared: list[list[str]] = []  # the samples of every prepare() call
