@@ -30,7 +30,7 @@ PASSAGE_PREFIX = "passage: "
 # The floor is the median cosine between questions and passages on unrelated topics
 # (sample_docs questions against bench/data/external chunks: 0.766; e5 puts every pair of
 # texts above 0.7). min_relevance was chosen leave-one-corpus-out by bench/calibrate.py (0.24
-# in every fold); min_score 0 keeps only what is closer than unrelated text.
+# in three folds of four); min_score 0 keeps only what is closer than unrelated text.
 CALIBRATION = Calibration(similarity_floor=0.77, min_score=0.0, min_relevance=0.24)
 # Magic, version, 7 model sizes, eps, quant block; pieces, 4 special ids, blob length.
 _HEADER = struct.Struct("<4sI7ifi5iQ")
