@@ -101,3 +101,16 @@ def test_the_penalties_reach_the_sampling_of_every_answer() -> None:
     default = load_settings({})
     plain = AskOptions.from_settings(default.generation, default.answer).sampling
     assert (plain.frequency_penalty, plain.presence_penalty) == (0.0, 0.0)
+
+
+def test_a_numbered_list_that_starts_over_is_a_repeat() -> None:
+    # The bundled model, asked about an outline, listed its headings again and again.
+    text = (
+        "1. Zephyr rollout 2. Phase one of the pilot 3. Phase two of the pilot "
+        "4. Zephyr rollout 5. Phase one of the pilot 6. Phase two of the pilot "
+    )
+    assert repeats(text)
+    kept = "1. Zephyr rollout 2. Phase one of the pilot 3. Phase two of the pilot"
+    assert cut_repetition(text) == kept
+    # Different figures in otherwise different sentences are not a loop.
+    assert not repeats("The default is 10 seconds. The maximum is 60 seconds for a query.")

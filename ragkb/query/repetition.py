@@ -5,7 +5,8 @@ until max_tokens. Two signs, checked on the text so far:
 - a finished sentence (of at least MIN_SENTENCE_WORDS words) that equals an earlier one;
 - a run of RUN_WORDS words that already occurred earlier in the answer.
 Words are lowercase, citation markers and punctuation dropped; a Chinese character counts as
-a word.
+a word, and every number is the same word: a model that lists the same headings over and over
+numbers them 1, 2, 3, then 4, 5, 6.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ _SENTENCE_END = re.compile(r"[.!?。！？]+")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_CITATION.sub(" ", text.lower()))
+    return [_word(w) for w in _WORD.findall(_CITATION.sub(" ", text.lower()))]
+
+
+def _word(word: str) -> str:
+    return "#" if word.isdigit() else word
 
 
 def _repeat_start(text: str) -> int | None:
@@ -44,7 +49,7 @@ def _repeat_start(text: str) -> int | None:
     # Citations are blanked to spaces of their own length, so offsets stay those of TEXT.
     blanked = _CITATION.sub(lambda m: " " * len(m.group()), text.lower())
     matches = list(_WORD.finditer(blanked))
-    words = [m.group() for m in matches]
+    words = [_word(m.group()) for m in matches]
     first: dict[tuple[str, ...], int] = {}
     for i in range(len(words) - RUN_WORDS + 1):
         run = tuple(words[i : i + RUN_WORDS])
