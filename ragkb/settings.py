@@ -204,6 +204,11 @@ class AnswerSettings:
     """What is printed with an answer."""
 
     evidence: bool = setting(True, "Print verbatim supporting quotes under each answer.")
+    refuse: bool = setting(
+        True,
+        "Refuse when no retrieved passage is relevant (exit 8, the model is not called); "
+        "--no-refuse answers from the best passages found anyway.",
+    )
 
 
 SECTION_TYPES: dict[str, type] = {

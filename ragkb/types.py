@@ -112,6 +112,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     unknown_terms: tuple[str, ...] = ()  # names no document uses (then it refused)
     refusal_reason: str | None = None  # why it refused, in words; None when it answered
+    nearest: Hit | None = None  # on a refusal, the best passage found, for the user to judge
     # Why generation ended: "stop" (the model finished), "length" (max_tokens), "repetition"
     # (it began to repeat itself and was stopped); None for a refusal.
     finish_reason: str | None = None

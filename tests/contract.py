@@ -13,6 +13,7 @@ ANSWER_KEYS = {
     "refused",
     "unknown_terms",
     "refusal_reason",
+    "nearest",
     "finish_reason",
     "sources",
     "evidence",

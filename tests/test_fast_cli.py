@@ -206,6 +206,9 @@ def test_refused_ask_exits_8_and_prints_the_refusal(
     assert data["unknown_terms"] == ["zorblatt"]
     assert data["usage"] is None
     assert built.generator_calls() == 0
+    # The nearest passage is named, on stderr and in JSON, so the user can judge the refusal.
+    assert "nearest: " in err and "--no-refuse" in err
+    assert data["nearest"] is not None and data["nearest"]["source"]
 
 
 def test_ask_batch_writes_json_lines_with_ids(

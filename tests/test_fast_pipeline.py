@@ -388,3 +388,17 @@ def test_headings_and_file_names_are_searchable_and_quotes_stay_exact(tmp_path: 
     assert kb.search("zephyr", k=1)[0].source.endswith("outline.md")
     embedded = kb.parts.embedder.embedded_texts  # type: ignore[attr-defined]
     assert "quarterly roadmap > Installation on Windows\nRun the installer" in "|".join(embedded)
+
+
+def test_no_refuse_answers_from_the_nearest_passages(docs: Path) -> None:
+    question = "量子纠缠的原理是什么？"  # nothing relevant: refused by default
+    kb = _kb(replies=["must not be used"])
+    kb.ingest([str(docs)])
+    refused = kb.ask(question)
+    assert refused.refused and refused.nearest is not None
+    anyway = _kb({"refuse": False, "kb": "anyway"}, replies=["A guess from the nearest text [1]."])
+    anyway.ingest([str(docs)])
+    answer = anyway.ask(question)
+    assert not answer.refused and answer.text == "A guess from the nearest text [1]."
+    assert [h.chunk_id for h in answer.sources][:1] == [refused.nearest.chunk_id]
+    assert _generator(anyway).calls  # the model was asked

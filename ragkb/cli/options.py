@@ -56,6 +56,7 @@ GENERATION_OPTIONS = (
     "backend",
     "evidence",
     "stop_on_repetition",
+    "refuse",
 )
 
 

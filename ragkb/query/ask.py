@@ -51,6 +51,7 @@ class AskOptions:
     show_thinking: bool
     evidence: bool
     stop_on_repetition: bool = True
+    refuse: bool = True  # False: answer from the best hits even when none is relevant
 
     @classmethod
     def from_settings(cls, g: GenerationSettings, answer: AnswerSettings) -> AskOptions:
@@ -71,6 +72,7 @@ class AskOptions:
             show_thinking=g.show_thinking,
             evidence=answer.evidence,
             stop_on_repetition=g.stop_on_repetition,
+            refuse=answer.refuse,
         )
 
 
@@ -91,11 +93,12 @@ def ask_stream(
         )
     retrieval = retrieve(query, question)
     timings = {"retrieve": time.monotonic() - started}
-    if not retrieval.relevant:
+    usable = retrieval.relevant or (() if options.refuse else retrieval.hits)
+    if not usable:
         yield SourcesEvent((), True, query)
         yield DoneEvent(_refusal(question, query, retrieval, started, timings))
         return
-    packed = pack(question, retrieval.relevant, parts=parts, options=options, session=session)
+    packed = pack(question, usable, parts=parts, options=options, session=session)
     yield SourcesEvent(packed.sources, False, query)
     generated = _Generated()
     yield from _stream_answer(packed, parts=parts, options=options, into=generated)
@@ -157,6 +160,7 @@ def _refusal(
         timings=_rounded(timings),
         unknown_terms=retrieval.unknown_terms,
         refusal_reason=retrieval.verdict.reason,
+        nearest=retrieval.hits[0] if retrieval.hits else None,
     )
 
 

@@ -85,6 +85,7 @@ def answer_dict(answer: Answer, *, kb: str) -> dict[str, Any]:
         "refused": answer.refused,
         "unknown_terms": list(answer.unknown_terms),
         "refusal_reason": answer.refusal_reason,
+        "nearest": hit_dict(answer.nearest) if answer.nearest else None,
         "finish_reason": answer.finish_reason,
         "sources": [hit_dict(h) for h in answer.sources],
         "evidence": [evidence_dict(e) for e in answer.evidence],

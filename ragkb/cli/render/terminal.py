@@ -99,6 +99,13 @@ def print_refusal_reason(err: Console, answer: Answer) -> None:
     hint = " (refuse_unknown_terms = false turns this check off)" if answer.unknown_terms else ""
     reason = f"{answer.refusal_reason or 'nothing relevant found'}; the model was not called{hint}"
     err.print(f"[dim]{safe(reason)}[/dim]")
+    near = answer.nearest
+    if near is not None:
+        where = location(shown_path(near.source), near.page, near.heading)
+        err.print(
+            f"[dim]nearest: {safe(where)}, score {near.score:.2f} "
+            "(--no-refuse answers from it anyway)[/dim]"
+        )
 
 
 def print_sources(console: Console, sources: Sequence[Hit]) -> None:
