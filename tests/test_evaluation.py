@@ -78,32 +78,29 @@ def test_a_refused_answerable_question_is_not_a_hit() -> None:
     assert m["refusal_precision"] == 0.5  # one of the two refusals was right
 
 
-@pytest.mark.slow
-def test_external_gold_file_matches_the_text_ragkb_extracts() -> None:
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parent.parent
-    script = root / "bench" / "data" / "external" / "check_gold.py"
-    for gold in ("gold.jsonl", "heldout.jsonl"):
-        done = subprocess.run(
-            [sys.executable, str(script), "--gold", str(script.parent / gold)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert done.stdout.rstrip().endswith("OK")
+CHECK_GOLD = Path(__file__).resolve().parent.parent / "bench" / "data" / "check_gold.py"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("corpus", ["corpus_b", "corpus_c"])
-def test_helper_written_gold_files_match_the_text_ragkb_extracts(corpus: str) -> None:
+@pytest.mark.parametrize(
+    ("corpus", "gold"),
+    [
+        ("external", "gold.jsonl"),
+        ("external", "heldout.jsonl"),
+        ("corpus_b", "gold.jsonl"),
+        ("corpus_c", "gold.jsonl"),
+    ],
+)
+def test_gold_files_match_the_text_ragkb_extracts(corpus: str, gold: str) -> None:
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
-    script = root / "bench" / "data" / corpus / "check_gold.py"
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    path = CHECK_GOLD.parent / corpus / gold
+    done = subprocess.run(
+        [sys.executable, str(CHECK_GOLD), corpus, "--gold", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("OK")
