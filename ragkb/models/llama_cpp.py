@@ -7,11 +7,11 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragkb.errors import ConfigError, ModelError
+from ragkb.models.bundled import bundled_path
 from ragkb.types import Delta, Message, Sampling
 
 if TYPE_CHECKING:
@@ -28,11 +28,7 @@ def bundled_gguf() -> Path | None:
 
     The package's __init__ imports the `llm` tool, which ragkb does not need.
     """
-    spec = find_spec(BUNDLED_GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF_FILE
-    return path if path.is_file() else None
+    return bundled_path(BUNDLED_GGUF_PACKAGE, BUNDLED_GGUF_FILE)
 
 
 def resolve_model_path(configured: str) -> Path:
