@@ -225,7 +225,7 @@ class Syncer:
         offset = 0
         for item in pending:
             n = len(item.chunks)
-            self._record_file(item, ids[offset : offset + n])
+            self._record_file(item, ids[offset : offset + n], indexed[offset : offset + n])
             offset += n
             done.append(item.candidate.path)
         return done
@@ -238,7 +238,9 @@ class Syncer:
             )
         return self._contexts[key]
 
-    def _record_file(self, item: _Pending, ids: list[str]) -> None:
+    def _record_file(self, item: _Pending, ids: list[str], indexed: list[str]) -> None:
+        """Record ITEM's file and chunks; INDEXED are the texts embedded (context + chunk),
+        whose words are also the chunk's keywords."""
         path = item.candidate.path
         known = self._catalog.file(path)
         self._chunks_replaced += known.chunks if known else 0
@@ -250,9 +252,9 @@ class Syncer:
                 c.page,
                 c.heading,
                 c.text,
-                " ".join(keyword_tokens(indexed_text(c.text, self._context(item, c)))),
+                " ".join(keyword_tokens(text)),
             )
-            for cid, c in zip(ids, item.chunks, strict=True)
+            for cid, c, text in zip(ids, item.chunks, indexed, strict=True)
         ]
         self._catalog.record_file(
             FileRecord(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable
-from typing import Any
 
 from ragkb.language import has_han, keyword_tokens, language_of
 
@@ -34,15 +33,15 @@ def is_known_english_word(word: str) -> bool:
     return zipf_frequency(word, "en", wordlist="large") >= _KNOWN_ZIPF
 
 
-def name_like_words(question: str) -> set[str]:
+def name_like_words(question: str, *, english: bool) -> set[str]:
     """Return the words QUESTION writes as names, lowercased.
 
     Inner capitals, all capitals or digits (WireGuard, HiDPI, PPA, 7z) in any language; in an
-    English question also a capital not at a sentence start (Docker), and in a Chinese one
-    every Latin-script word (ufw, rsync: Chinese writes ordinary words in Han).
+    ENGLISH question (`reads_as_english`) also a capital not at a sentence start (Docker), and
+    in a Chinese one every Latin-script word (ufw, rsync: Chinese writes ordinary words in Han).
     """
     chinese = language_of(question) == "zh"
-    english = not chinese and reads_as_english(question)
+    english = english and not chinese
     names = set()
     for match in _LATIN_WORD.finditer(question):
         word = match.group()
@@ -97,7 +96,8 @@ def unknown_terms(
     refused because an English word list lacks its words.
     """
     unknown = []
-    judged: dict[str, Any] = {}  # names and language, read only once a term needs them
+    names: set[str] | None = None  # read once a term needs them (wordfreq loads its lists)
+    english = False
     for token in dict.fromkeys(query_tokens):
         if token in vocabulary or has_han(token) or is_common_word(token):
             continue
@@ -107,11 +107,10 @@ def unknown_terms(
         if len(stem) >= 4 and any(word.startswith(stem) for word in vocabulary):
             continue
         if question is not None:
-            if not judged:
-                judged["names"] = name_like_words(question)
-                judged["english"] = reads_as_english(question)
-            plain = token not in judged["names"]
-            if plain and (not judged["english"] or is_known_english_word(token)):
+            if names is None:
+                english = reads_as_english(question)
+                names = name_like_words(question, english=english)
+            if token not in names and (not english or is_known_english_word(token)):
                 continue
         unknown.append(token)
     return unknown
