@@ -19,6 +19,7 @@ from ragkb.index.catalog import list_kb_names
 from ragkb.models.e5 import CALIBRATION, resolve_model
 from ragkb.models.embedders import BUNDLED_EMBEDDER, resolve_embedder
 from ragkb.models.llama_cpp import resolve_model_path
+from ragkb.query.prompting import prompt_style
 
 _PACKAGES = (
     "ragkb",
@@ -124,7 +125,12 @@ def _native_stderr_silenced() -> Iterator[None]:
 def _model_info(settings: Settings) -> dict[str, Any]:
     g = settings.generation
     if g.backend == "openai":
-        return {"backend": "openai", "base_url": g.base_url, "model": g.openai_model or None}
+        return {
+            "backend": "openai",
+            "base_url": g.base_url,
+            "model": g.openai_model or None,
+            "prompt_style": prompt_style(g.prompt_style, None, "en").name,
+        }
     try:
         path = resolve_model_path(g.model_path)
     except RagkbError as exc:
@@ -140,6 +146,8 @@ def _model_info(settings: Settings) -> dict[str, Any]:
         arch = meta.get("general.architecture", "")
         info["trained_context_length"] = meta.get(f"{arch}.context_length")
         info["quantization"] = path.stem.rsplit(".", 1)[-1] if "." in path.stem else None
+        info["parameters"] = int(llama._model.n_params())
+        info["prompt_style"] = prompt_style(g.prompt_style, info["parameters"], "en").name
         template = meta.get("tokenizer.chat_template")
         info["chat_template"] = (template[:120] + "…") if template else None
         del llama

@@ -145,6 +145,7 @@ def _score_answer(kb: KnowledgeBase, q: GoldQuestion) -> dict[str, Any]:
     spans = [normalise(s) for s in q.answer_any]
     text = normalise(answer.text)
     evidence = normalise(" ".join(e.quote for e in answer.evidence))
+    lead = normalise(answer.lead.quote) if answer.lead else ""
     cited = {
         Path(answer.sources[n - 1].source).name
         for n in cited_numbers(answer.text)
@@ -155,6 +156,13 @@ def _score_answer(kb: KnowledgeBase, q: GoldQuestion) -> dict[str, Any]:
         "answer_refused": answer.refused,
         "answer_has_span": any(s in text for s in spans) if spans else None,
         "evidence_has_span": any(s in evidence for s in spans) if spans else None,
+        "lead_has_span": any(s in lead for s in spans) if spans and answer.lead else None,
+        # What the user reads: the lead line, the answer and the evidence under it.
+        "shown_has_span": any(s in f"{lead}|{text}|{evidence}" for s in spans) if spans else None,
+        "language_match": answer.language_match,
+        "language_retry": answer.language_retry,
+        "sentences": len(answer.sentences),
+        "unsupported_sentences": sum(1 for s in answer.sentences if not s.supported),
         "source_retrieved": any(Path(h.source).name in q.sources for h in answer.sources),
         "cited_expected": bool(cited & set(q.sources)) if q.sources else None,
         "answer_repeats": repeats(answer.text),
@@ -193,6 +201,8 @@ def _metrics(rows: Sequence[dict[str, Any]], answers: bool) -> dict[str, Any]:
     }
     if answers:
         scored = [r for r in answerable if r.get("answer_has_span") is not None]
+        # Every answer whose language could be told, absent questions' included.
+        judged = [r for r in rows if r.get("language_match") is not None]
         retrieved = [r for r in scored if r.get("source_retrieved")]
         out.update(
             {
@@ -201,6 +211,23 @@ def _metrics(rows: Sequence[dict[str, Any]], answers: bool) -> dict[str, Any]:
                 ),
                 "evidence_has_span": _ratio(
                     sum(1 for r in scored if r["evidence_has_span"]), len(scored)
+                ),
+                "lead_has_span": _ratio(
+                    sum(1 for r in scored if r.get("lead_has_span")),
+                    sum(1 for r in scored if r.get("lead_has_span") is not None),
+                ),
+                "shown_has_span": _ratio(
+                    sum(1 for r in scored if r.get("shown_has_span")), len(scored)
+                ),
+                "language_match": _ratio(
+                    sum(1 for r in judged if r["language_match"]), len(judged)
+                ),
+                "language_retried": _ratio(
+                    sum(1 for r in judged if r.get("language_retry")), len(judged)
+                ),
+                "unsupported_sentences": _ratio(
+                    sum(r.get("unsupported_sentences", 0) for r in scored),
+                    sum(r.get("sentences", 0) for r in scored),
                 ),
                 "evidence_has_span_when_retrieved": _ratio(
                     sum(1 for r in retrieved if r["evidence_has_span"]), len(retrieved)

@@ -51,6 +51,14 @@ def language_of(text: str) -> str:
     return "zh" if letters and han / letters > 0.3 else "en"
 
 
+def written_in(text: str, language: str, *, min_letters: int = 12) -> bool | None:
+    """Return whether TEXT reads as LANGUAGE ("zh" or "en"); None while it holds fewer than
+    MIN_LETTERS letters, too few to tell (an answer may open with a name or a number)."""
+    if sum(ch.isalpha() for ch in text) < min_letters:
+        return None
+    return language_of(text) == language
+
+
 def keyword_tokens(text: str) -> list[str]:
     """Return lowercase keyword tokens of TEXT: words, and jieba words for Chinese runs."""
     tokens: list[str] = []

@@ -81,6 +81,8 @@ class Generator(Protocol):
     name: str
     n_ctx: int
 
+    @property
+    def parameters(self) -> int | None: ...  # weights in the model; None when unknown
     def count_tokens(self, messages: list[Message]) -> int: ...
     def special_tokens(self) -> tuple[str, ...]: ...  # control-token strings of its vocabulary
     def stream(self, messages: list[Message], sampling: Sampling) -> Iterator[Delta]: ...

@@ -177,6 +177,17 @@ class GenerationSettings:
     max_tokens: int = setting(256, "Maximum tokens in an answer.")
     seed: int = setting(-1, "Sampling seed; -1 = random.")
     system_prompt: str = setting("", "System prompt text, or @path to a file; empty = built-in.")
+    prompt_style: str = setting(
+        "auto",
+        "Prompt layout: focused (the best sentences, a short instruction in the question's "
+        "language, for small models), full (whole chunks), auto (focused below 0.5B "
+        "parameters, read from the GGUF).",
+        choices=("auto", "focused", "full"),
+    )
+    match_language: bool = setting(
+        True,
+        "Ask the model once more when it starts answering in another language than the question's.",
+    )
     stop_on_repetition: bool = setting(
         True,
         "Stop an answer as soon as it repeats a sentence or a run of ten words (small models "
@@ -204,6 +215,12 @@ class AnswerSettings:
     """What is printed with an answer."""
 
     evidence: bool = setting(True, "Print verbatim supporting quotes under each answer.")
+    answer_style: str = setting(
+        "both",
+        "extractive: the one sentence of the documents that best answers, quoted, and no "
+        "model; generative: the model's answer; both: that sentence first, then the model's.",
+        choices=("both", "extractive", "generative"),
+    )
     refuse: bool = setting(
         True,
         "Refuse when no retrieved passage is relevant (exit 8, the model is not called); "

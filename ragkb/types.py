@@ -95,6 +95,14 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerSentence:
+    """One sentence of a generated answer, and whether the passages the model read support it."""
+
+    text: str
+    supported: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The result of asking a question."""
 
@@ -114,8 +122,15 @@ class Answer:
     refusal_reason: str | None = None  # why it refused, in words; None when it answered
     nearest: Hit | None = None  # on a refusal, the best passage found, for the user to judge
     # Why generation ended: "stop" (the model finished), "length" (max_tokens), "repetition"
-    # (it began to repeat itself and was stopped); None for a refusal.
+    # (it began to repeat itself and was stopped), "extractive" (no model was called: the
+    # answer is the lead sentence); None for a refusal.
     finish_reason: str | None = None
+    lead: Evidence | None = None  # the one sentence that best answers it, shown first
+    sentences: tuple[AnswerSentence, ...] = ()  # the generated text, sentence by sentence
+    # Whether the answer is in the question's language (None: refused, or too short to tell),
+    # and whether the model was asked a second time because its first answer was not.
+    language_match: bool | None = None
+    language_retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +229,14 @@ class SourcesEvent:
     sources: tuple[Hit, ...]
     refused: bool
     standalone_query: str
+    lead: Evidence | None = None  # the extractive lead line, shown before the model's answer
+
+
+@dataclass(frozen=True, slots=True)
+class RetryEvent:
+    """The text streamed so far is withdrawn; a second answer follows (REASON says why)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,4 +253,4 @@ class DoneEvent:
     answer: Answer
 
 
-AskEvent = SourcesEvent | TextEvent | DoneEvent
+AskEvent = SourcesEvent | TextEvent | RetryEvent | DoneEvent

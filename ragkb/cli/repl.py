@@ -11,7 +11,7 @@ from ragkb.cli.render import schema, terminal
 from ragkb.errors import RagkbError
 from ragkb.kb import KnowledgeBase
 from ragkb.query.chat import ChatSession
-from ragkb.types import DoneEvent, TextEvent
+from ragkb.types import DoneEvent
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -131,10 +131,10 @@ def _answer(state: _State, line: str, out: Console, err: Console, *, jsonl: bool
     try:
         events = state.knowledge.ask_stream(line, k=state.k, mode=state.mode, session=state.session)
         for event in events:
-            if isinstance(event, TextEvent) and not jsonl:
-                terminal.write_streamed(out, event.text)
-            elif isinstance(event, DoneEvent):
+            if isinstance(event, DoneEvent):
                 answer = event.answer
+            elif not jsonl:
+                terminal.show_event(out, err, event)
     except KeyboardInterrupt:
         out.file.write("\n")
         err.print("[dim](answer stopped)[/dim]")

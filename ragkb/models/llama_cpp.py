@@ -95,6 +95,11 @@ class LlamaCppGenerator:
         return self.path.name
 
     @property
+    def parameters(self) -> int:
+        """Return the number of weights in the GGUF (what the prompt style is chosen by)."""
+        return int(self.llama._model.n_params())
+
+    @property
     def llama(self) -> Llama:
         """Return the loaded model."""
         return load_llama(str(self.path), self.n_ctx, self._n_threads, self._n_gpu_layers)

@@ -38,6 +38,11 @@ class OpenAICompatibleGenerator:
         self._no_think = no_think
         self._local_counter = local_counter  # counts tokens when the server cannot
 
+    @property
+    def parameters(self) -> None:
+        """Return None: a server does not say how large its model is."""
+        return None
+
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         if self._api_key:

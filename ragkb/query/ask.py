@@ -4,25 +4,36 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ragkb.language import language_of
+from ragkb.language import language_of, written_in
 from ragkb.query.chat import MAX_REWRITE_TOKENS
-from ragkb.query.evidence import drop_invalid_citations, select_evidence
+from ragkb.query.evidence import MAX_QUOTES, SentencePool, drop_invalid_citations
 from ragkb.query.prompting import (
+    LANGUAGE_RETRY,
     NO_THINK_SWITCH,
     REFUSAL_TEXT,
     PackedPrompt,
     Turn,
     pack_prompt,
+    prompt_style,
     resolve_system_prompt,
     rewrite_messages,
 )
 from ragkb.query.repetition import RepetitionGuard, cut_repetition
 from ragkb.query.thinking import ThinkingFilter
-from ragkb.types import Answer, AskEvent, DoneEvent, Sampling, SourcesEvent, TextEvent, Usage
+from ragkb.types import (
+    Answer,
+    AskEvent,
+    DoneEvent,
+    RetryEvent,
+    Sampling,
+    SourcesEvent,
+    TextEvent,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,17 +52,31 @@ Retrieve = Callable[[str, str], "Retrieval"]
 REWRITE_SAMPLING = Sampling(MAX_REWRITE_TOKENS, 0.0, 1.0, 1, 1.0, 0)
 
 
+# The focused prompt shows each source's best sentence, and these best sentences overall,
+# each with one neighbour on either side (bench/README.md, "Answers").
+FOCUSED_SENTENCES = 3
+FOCUSED_NEIGHBOURS = 0
+# A focused answer is one or two sentences: more tokens only let a small model ramble on.
+FOCUSED_MAX_TOKENS = 96
+# A finished answer this short still tells its language ("默认是 64 MB。"); while streaming,
+# language.written_in waits for more, as an answer may open with a name.
+FINAL_MIN_LETTERS = 4
+
+
 @dataclass(frozen=True, slots=True)
 class AskOptions:
-    """How an answer is prompted, sampled and shown (from the generation settings)."""
+    """How an answer is prompted, sampled and shown (from the generation and answer settings)."""
 
-    system_prompt: str
+    system_prompt: str  # "" = the prompt style's own
     sampling: Sampling
     no_think: bool  # append Qwen3's /no_think switch to the question
     show_thinking: bool
     evidence: bool
     stop_on_repetition: bool = True
     refuse: bool = True  # False: answer from the best hits even when none is relevant
+    prompt_style: str = "auto"  # "auto" | "focused" | "full"
+    answer_style: str = "generative"  # "both" | "extractive" | "generative"
+    match_language: bool = False
 
     @classmethod
     def from_settings(cls, g: GenerationSettings, answer: AnswerSettings) -> AskOptions:
@@ -73,6 +98,9 @@ class AskOptions:
             evidence=answer.evidence,
             stop_on_repetition=g.stop_on_repetition,
             refuse=answer.refuse,
+            prompt_style=g.prompt_style,
+            answer_style=answer.answer_style,
+            match_language=g.match_language,
         )
 
 
@@ -84,7 +112,11 @@ def ask_stream(
     retrieve: Retrieve,
     session: ChatSession | None = None,
 ) -> Iterator[AskEvent]:
-    """Retrieve, then stream the answer; refuse without calling the model if nothing fits."""
+    """Retrieve, then stream the answer; refuse without calling the model if nothing fits.
+
+    With answer_style both or extractive, the sentence of the passages that best answers
+    the question comes first (in SourcesEvent); extractive stops there, without the model.
+    """
     started = time.monotonic()
     query = question
     if session is not None:
@@ -98,50 +130,144 @@ def ask_stream(
         yield SourcesEvent((), True, query)
         yield DoneEvent(_refusal(question, query, retrieval, started, timings))
         return
-    packed = pack(question, usable, parts=parts, options=options, session=session)
-    yield SourcesEvent(packed.sources, False, query)
+    pool = sentence_pool(query, usable, parts=parts)
+    lead = pool.lead() if options.answer_style != "generative" else None
+    context = _Context(question, query, usable, pool, lead, session, started, timings)
+    if options.answer_style == "extractive":
+        answer = yield from _extractive(context, options=options)
+    else:
+        answer = yield from _generative(context, parts=parts, options=options)
+    if session is not None:
+        session.add(question, answer.text, query)
+    yield DoneEvent(answer)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What retrieval settled for one answer."""
+
+    question: str
+    query: str  # the standalone query it was retrieved with
+    hits: Sequence[Hit]  # the usable hits, best first
+    pool: SentencePool
+    lead: Evidence | None
+    session: ChatSession | None
+    started: float
+    timings: dict[str, float]
+
+
+def _generative(
+    context: _Context, *, parts: Parts, options: AskOptions
+) -> Generator[AskEvent, None, Answer]:
+    """Stream the model's answer (asked twice if it began in another language); return it."""
+    language = language_of(context.question)
+    packed = _pack(context, parts=parts, options=options)
+    options = _sized(options, packed.style)
+    yield SourcesEvent(packed.sources, False, context.query, context.lead)
     generated = _Generated()
-    yield from _stream_answer(packed, parts=parts, options=options, into=generated)
+    check = language if options.match_language else None
+    yield from _stream_answer(packed, parts=parts, options=options, into=generated, language=check)
+    retried = generated.finish_reason == "language"
+    if retried:
+        yield RetryEvent("the model began to answer in another language than the question's")
+        packed = _pack(context, parts=parts, options=options, retry_language=language)
+        generated = _Generated()
+        yield from _stream_answer(packed, parts=parts, options=options, into=generated)
     kept = (
         cut_repetition(generated.text)
         if generated.finish_reason == "repetition"
         else generated.text
     )
     text, invalid = drop_invalid_citations(kept.strip(), len(packed.sources))
+    timings = context.timings
     timings["first_token"] = generated.first_token_s
     timings["generate"] = generated.seconds
+    judged_at = time.monotonic()
+    sentences, supporting = context.pool.support(
+        text, floor=parts.query_encoder.calibration.similarity_floor, shown=packed.sources
+    )
     quotes: tuple[Evidence, ...] = ()
     if options.evidence:
-        evidence_started = time.monotonic()
-        quotes = _evidence(query, text, packed, parts=parts)
-        timings["evidence"] = time.monotonic() - evidence_started
-    if session is not None:
-        session.add(question, text, query)
-    yield DoneEvent(
-        Answer(
-            question=question,
-            text=text,
-            sources=packed.sources,
-            refused=False,
-            usage=_usage(packed, generated, parts=parts, options=options),
-            standalone_query=query,
-            evidence=quotes,
-            invalid_citations=invalid,
-            thinking=generated.thinking or None,
-            finish_reason=generated.finish_reason,
-            seconds=time.monotonic() - started,
-            timings=_rounded(timings),
-        )
+        found = context.pool.quotes(text, shown=packed.sources)
+        # A quote that supports no sentence of the answer is not evidence for it.
+        quotes = tuple(q for q in found if _supports(q, supporting))
+    timings["evidence"] = time.monotonic() - judged_at
+    return Answer(
+        question=context.question,
+        text=text,
+        sources=packed.sources,
+        refused=False,
+        usage=_usage(packed, generated, parts=parts, options=options),
+        standalone_query=context.query,
+        evidence=quotes,
+        invalid_citations=invalid,
+        thinking=generated.thinking or None,
+        finish_reason=generated.finish_reason,
+        seconds=time.monotonic() - context.started,
+        timings=_rounded(timings),
+        lead=context.lead,
+        sentences=sentences,
+        language_match=written_in(text, language, min_letters=FINAL_MIN_LETTERS),
+        language_retry=retried,
     )
 
 
-def _evidence(query: str, text: str, packed: PackedPrompt, *, parts: Parts) -> tuple[Evidence, ...]:
-    return select_evidence(
-        query,
-        text,
-        packed.sources,
-        embed=parts.query_encoder.embed_passages,
-        idf=parts.keywords.idf(parts.catalog),
+def _sized(options: AskOptions, style: str) -> AskOptions:
+    """Return OPTIONS with max_tokens capped at FOCUSED_MAX_TOKENS for the focused style."""
+    if style != "focused" or options.sampling.max_tokens <= FOCUSED_MAX_TOKENS:
+        return options
+    return replace(options, sampling=replace(options.sampling, max_tokens=FOCUSED_MAX_TOKENS))
+
+
+def _pack(
+    context: _Context, *, parts: Parts, options: AskOptions, retry_language: str | None = None
+) -> PackedPrompt:
+    return pack(
+        context.question,
+        context.hits,
+        parts=parts,
+        options=options,
+        session=context.session,
+        pool=context.pool,
+        retry_language=retry_language,
+    )
+
+
+def sentence_pool(query: str, hits: Sequence[Hit], *, parts: Parts) -> SentencePool:
+    """Return the sentences of HITS, ranked with the query encoder and the keyword index."""
+    return SentencePool(
+        query, hits, embed=parts.query_encoder.embed_passages, idf=parts.keywords.idf(parts.catalog)
+    )
+
+
+def _supports(quote: Evidence, supporting: set[str]) -> bool:
+    """Whether QUOTE (perhaps a shortened sentence) is one of the supporting sentences."""
+    flat = " ".join(quote.quote.split())
+    return any(flat in " ".join(s.split()) for s in supporting)
+
+
+def _extractive(context: _Context, *, options: AskOptions) -> Generator[AskEvent, None, Answer]:
+    """Answer with the lead sentence itself; the next best sentences are its evidence."""
+    lead = context.lead
+    yield SourcesEvent(context.pool.sources, False, context.query, lead)
+    others = context.pool.quotes("", MAX_QUOTES + 1) if options.evidence else ()
+    quotes = tuple(q for q in others if lead is None or q.quote != lead.quote)[:MAX_QUOTES]
+    text = lead.quote if lead else ""
+    return Answer(
+        question=context.question,
+        text=text,
+        sources=context.pool.sources,
+        refused=False,
+        usage=None,
+        standalone_query=context.query,
+        evidence=quotes,
+        finish_reason="extractive",
+        seconds=time.monotonic() - context.started,
+        timings=_rounded(context.timings),
+        lead=lead,
+        language_match=written_in(
+            text, language_of(context.question), min_letters=FINAL_MIN_LETTERS
+        ),
     )
 
 
@@ -184,9 +310,26 @@ def pack(
     parts: Parts,
     options: AskOptions,
     session: ChatSession | None = None,
+    pool: SentencePool | None = None,
+    retry_language: str | None = None,
 ) -> PackedPrompt:
-    """Return the exact messages the model gets for QUESTION over HITS."""
+    """Return the exact messages the model gets for QUESTION over HITS.
+
+    The prompt style follows the model's size (prompting.prompt_style); the focused style
+    shows POOL's best sentences instead of whole chunks. RETRY_LANGUAGE adds the line that
+    asks again for an answer in that language.
+    """
     generator = parts.generator
+    language = language_of(question)
+    style = prompt_style(options.prompt_style, generator.parameters, language)
+    texts = None
+    if style.name == "focused":
+        pool = pool or sentence_pool(question, hits, parts=parts)
+        windows = pool.windows(FOCUSED_SENTENCES, FOCUSED_NEIGHBOURS)
+        hits, texts = [hit for hit, _ in windows], [text for _, text in windows]
+    suffixes = [LANGUAGE_RETRY[retry_language]] if retry_language else []
+    if options.no_think:
+        suffixes.append(NO_THINK_SWITCH)
     packed = pack_prompt(
         question,
         hits,
@@ -194,12 +337,15 @@ def pack(
         history=session.history if session else (),
         count_tokens=generator.count_tokens,
         n_ctx=generator.n_ctx,
-        max_tokens=options.sampling.max_tokens,
-        question_suffix=NO_THINK_SWITCH if options.no_think else "",
+        max_tokens=_sized(options, style.name).sampling.max_tokens,
+        question_suffix="\n".join(suffixes),
         special_tokens=generator.special_tokens(),
+        style=style,
+        texts=texts,
     )
     log.info(
-        "prompt %d tokens + max_tokens %d <= n_ctx %d; %d chunks in, %d dropped for budget",
+        "%s prompt %d tokens + max_tokens %d <= n_ctx %d; %d chunks in, %d dropped for budget",
+        style.name,
         packed.prompt_tokens,
         options.sampling.max_tokens,
         generator.n_ctx,
@@ -225,16 +371,22 @@ class _Generated:
     completion_tokens: int = 0
     first_token_s: float = 0.0
     seconds: float = 0.0
-    finish_reason: str = "stop"  # "stop" | "length" | "repetition"
+    finish_reason: str = "stop"  # "stop" | "length" | "repetition" | "language"
 
 
 def _stream_answer(
-    packed: PackedPrompt, *, parts: Parts, options: AskOptions, into: _Generated
+    packed: PackedPrompt,
+    *,
+    parts: Parts,
+    options: AskOptions,
+    into: _Generated,
+    language: str | None = None,
 ) -> Iterator[TextEvent]:
     """Stream the model's answer as TextEvents, <think> blocks held back unless shown.
 
     With `stop_on_repetition` the stream stops as soon as the answer repeats itself; what was
-    shown stays, and `finish_reason` says why it ended.
+    shown stays, and `finish_reason` says why it ended. With LANGUAGE it stops, as
+    "language", as soon as the answer's first words are in another language.
     """
     thinking = ThinkingFilter()
     guard = RepetitionGuard() if options.stop_on_repetition else None
@@ -256,6 +408,9 @@ def _stream_answer(
                 yield TextEvent(shown)
                 if guard is not None and guard.feed(shown):
                     into.finish_reason = "repetition"
+                    break
+                if language and written_in("".join(pieces), language) is False:
+                    into.finish_reason = "language"
                     break
     finally:
         close = getattr(stream, "close", None)

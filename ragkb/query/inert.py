@@ -16,8 +16,10 @@ ZERO_WIDTH_SPACE = "\u200b"
 # behind a server whose vocabulary ragkb cannot read.
 _GENERIC_MARKER = re.compile(r"<\|[^|<>\s]{1,40}\|>|<(?:start|end)_of_turn>|\[/?INST\]")
 # Lines that would read as the prompt's own structure: a passage header "[3] file, page 1",
-# the question line, the context header.
-_STRUCTURE_LINE = re.compile(r"^([ \t]*)(\[\d+\]|Question:|Context passages:)", re.MULTILINE)
+# the question line, the context header (of both prompt styles, query/prompting.py).
+_STRUCTURE_LINE = re.compile(
+    r"^([ \t]*)(\[\d+\]|Question:|Context passages:|Passages:|问题：|资料：)", re.MULTILINE
+)
 
 Inert = Callable[[str], str]
 

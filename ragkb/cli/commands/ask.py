@@ -68,15 +68,15 @@ def ask(
 def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool) -> Answer:
     """Stream the answer to the terminal, then its sources and evidence (or why it refused)."""
     from ragkb.cli.render import terminal
-    from ragkb.types import DoneEvent, TextEvent
+    from ragkb.types import DoneEvent
 
     out, err = terminal.stdout_console(), terminal.stderr_console()
     answer = None
     for event in knowledge.ask_stream(question):
-        if isinstance(event, TextEvent):
-            terminal.write_streamed(out, event.text)
-        elif isinstance(event, DoneEvent):
+        if isinstance(event, DoneEvent):
             answer = event.answer
+        else:
+            terminal.show_event(out, err, event)
     assert answer is not None
     if answer.refused:
         out.print(terminal.safe(answer.text))

@@ -17,14 +17,14 @@ from rich.table import Table
 
 from ragkb.cli.render.controls import without_controls
 from ragkb.cli.render.schema import kb_info_dict
-from ragkb.types import location
+from ragkb.types import RetryEvent, SourcesEvent, TextEvent, location
 
 if TYPE_CHECKING:
     from ragkb.index.catalog import FileRecord
     from ragkb.index.inventory import KnowledgeBaseInfo
     from ragkb.ingest.repair import RepairReport
     from ragkb.query.retrieve import Retrieval
-    from ragkb.types import Answer, Evidence, Hit, IngestReport
+    from ragkb.types import Answer, AskEvent, Evidence, Hit, IngestReport
 
 
 def stdout_console() -> Console:
@@ -128,8 +128,39 @@ def print_evidence(console: Console, evidence: Sequence[Evidence]) -> None:
         console.print(f"  [italic]“{safe(quote)}”[/italic]\n    [dim]— {safe(where)}[/dim]")
 
 
+def print_lead(console: Console, lead: Evidence) -> None:
+    """Print the lead line: the documents' own sentence that best answers, before the model's."""
+    where = location(shown_path(lead.source), lead.page, lead.section)
+    quote = " ".join(lead.quote.split()) + ("…" if lead.trimmed else "")
+    console.print(f"[bold]“{safe(quote)}”[/bold]\n  [dim]— {safe(where)}[/dim]\n")
+
+
+def show_event(out: Console, err: Console, event: AskEvent) -> None:
+    """Show one event of a streamed answer: the lead line, a piece of text, or a retry."""
+    if isinstance(event, SourcesEvent) and event.lead is not None:
+        print_lead(out, event.lead)
+    elif isinstance(event, TextEvent):
+        write_streamed(out, event.text)
+    elif isinstance(event, RetryEvent):
+        out.file.write("\n")
+        err.print(f"[dim]({safe(event.reason)}; asking again)[/dim]")
+
+
 def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
     """Print sources, evidence and any warnings after a streamed answer."""
+    unsupported = [s.text for s in answer.sentences if not s.supported]
+    if unsupported:
+        err.print(
+            f"[yellow]not supported by the passages ({len(unsupported)} of "
+            f"{len(answer.sentences)} sentences):[/yellow] "
+            + " ".join(f"“{safe(_preview(t, 120))}”" for t in unsupported)
+        )
+    if answer.language_match is False:
+        err.print(
+            "[dim]the model did not answer in the question's language"
+            + (" even when asked again" if answer.language_retry else "")
+            + "[/dim]"
+        )
     if answer.invalid_citations:
         bad = ", ".join(f"[{n}]" for n in answer.invalid_citations)
         err.print(f"[yellow]warning:[/yellow] the answer cited {safe(bad)}, which match no source")
@@ -148,7 +179,8 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
     elif answer.usage and answer.finish_reason == "length":
         err.print(
             f"[dim]the answer stopped at max_tokens ({answer.usage.max_tokens}); "
-            "--max-tokens allows longer answers[/dim]"
+            "--max-tokens allows longer answers (a small model's focused prompt keeps them "
+            "short: --prompt-style full)[/dim]"
         )
 
 

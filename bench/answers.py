@@ -1,0 +1,96 @@
+"""Answer quality with the bundled model: each answer setting side by side, in one process.
+
+Usage: python bench/answers.py [--sets tuning|heldout|all] [--config JSON]... [--home DIR]
+                               [--json OUT]
+
+Ingests each corpus once (into --home, kept between runs when given), then runs
+`ragkb eval --answers` (the Python API, hybrid mode, seed 1) on its gold questions under each
+setting of CONFIGS (or every --config given). The tuning sets (sample_docs, external) are the
+ones prompts and rules were tried on; corpus_b and corpus_c were written by helpers who saw
+only the documents, and nothing was tuned on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from corpora import CORPORA
+
+SETS = {
+    "tuning": ("sample_docs", "external"),
+    "heldout": ("corpus_b", "corpus_c"),
+}
+SETS["all"] = SETS["tuning"] + SETS["heldout"]
+# Before: the whole chunks and the long system prompt of earlier releases, the model's text
+# alone. After: the defaults.
+CONFIGS: tuple[dict[str, Any], ...] = (
+    {"prompt_style": "full", "answer_style": "generative"},
+    {},
+)
+FIGURES = (
+    "answer_has_span",
+    "lead_has_span",
+    "shown_has_span",
+    "evidence_has_span",
+    "answers_repeating",
+    "language_match",
+    "unsupported_sentences",
+    "stopped_at_max_tokens",
+    "declined_when_absent",
+    "median_seconds",
+)
+
+
+def main() -> None:
+    from ragkb.config import load_settings
+    from ragkb.evaluation import evaluate
+    from ragkb.kb import KnowledgeBase
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sets", choices=sorted(SETS), default="all")
+    parser.add_argument("--config", action="append", type=json.loads, help="settings as JSON")
+    parser.add_argument("--home", type=Path, help="keep the knowledge bases here")
+    parser.add_argument("--limit", type=int, help="only the first N questions of each file")
+    parser.add_argument("--json", type=Path, help="also write every report here")
+    args = parser.parse_args()
+    configs = args.config or CONFIGS
+    reports: dict[str, Any] = {}
+    print("| corpus | settings | " + " | ".join(FIGURES) + " |")
+    print("|---|---|" + "---|" * len(FIGURES))
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.home or Path(tmp)
+        for name in SETS[args.sets]:
+            docs, golds = CORPORA[name]
+            environ = {"RAGKB_HOME": str(home / name)}
+            KnowledgeBase(load_settings({}, environ=environ)).ingest([str(docs)])
+            gold = _gold(golds, Path(tmp) / f"{name}.jsonl", args.limit)
+            for config in configs:
+                kb = KnowledgeBase(
+                    load_settings({**config, "seed": 1, "mode": "hybrid"}, environ=environ)
+                )
+                report = evaluate(kb, gold, answers=True)
+                label = ", ".join(f"{k} {str(v).lower()}" for k, v in config.items()) or "defaults"
+                reports[f"{name}: {label}"] = report
+                row = report["metrics"]["all"]
+                cells = " | ".join("" if row.get(f) is None else str(row[f]) for f in FIGURES)
+                print(f"| {name} | {label} | {cells} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _gold(paths: list[Path], out: Path, limit: int | None) -> Path:
+    """Write the corpus's gold files as one (the first LIMIT lines of each)."""
+    lines: list[str] = []
+    for path in paths:
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines.extend(kept[:limit])
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+if __name__ == "__main__":
+    main()
