@@ -89,7 +89,7 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
     assert set(answer["usage"]) >= {"prompt_tokens", "completion_tokens", "n_ctx"}
     assert answer["usage"]["prompt_tokens"] + 64 <= answer["usage"]["n_ctx"]
     assert Path(answer["sources"][0]["source"]).name == "manual.pdf"
-    for quote in answer["evidence"]:
+    for quote in [answer["lead"], *answer["evidence"]]:
         source = next(s for s in answer["sources"] if s["chunk_id"] == quote["chunk_id"])
         assert source["text"][quote["start"] : quote["end"]] == quote["quote"]
 

@@ -293,6 +293,8 @@ def test_support_check_flags_words_no_passage_holds() -> None:
     assert [s.supported for s in sentences] == [True, False]
     assert len(backing) == 1
     assert pool.support("", floor=0.0) == ((), set())
+    numbered, _ = pool.support("1. Cosine similarity measures the angle. 2. [1]", floor=0.0)
+    assert [s.text for s in numbered] == ["Cosine similarity measures the angle."]
 
 
 def test_support_check_accepts_a_paraphrase_the_embedder_finds_close() -> None:

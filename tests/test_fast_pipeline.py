@@ -15,8 +15,9 @@ from ragkb.errors import EXIT_MISMATCH, StoreMismatchError
 from ragkb.index.catalog import CATALOG_FILE, list_kb_names
 from ragkb.ingest.documents.reasons import NOT_FOUND
 from ragkb.kb import KnowledgeBase
+from ragkb.query.ask import FOCUSED_MAX_TOKENS
 from ragkb.query.chat import ChatSession
-from ragkb.query.prompting import LANGUAGE_RETRY, REFUSAL_TEXT
+from ragkb.query.prompting import FOCUSED_SYSTEM_PROMPT, LANGUAGE_RETRY, REFUSAL_TEXT
 from ragkb.types import DoneEvent, SourcesEvent, TextEvent
 
 if TYPE_CHECKING:
@@ -320,6 +321,25 @@ def test_generative_style_has_no_lead(docs: Path) -> None:
     kb = _kb({"answer_style": "generative"}, replies=["It defaults to 64 megabytes [1]."])
     kb.ingest([str(docs)])
     assert kb.ask(CACHE_QUESTION).lead is None
+
+
+def test_a_small_model_gets_the_focused_prompt_and_stops_after_two_sentences(
+    docs: Path,
+) -> None:
+    three = (
+        "It defaults to 64 megabytes [1]. The cache_size option raises it. Tomatoes need full sun."
+    )
+    kb = _kb(replies=[three])
+    _generator(kb).parameters = 134_515_008  # SmolLM2-135M
+    kb.ingest([str(docs)])
+    answer = kb.ask(SIZE_QUESTION)
+    assert answer.text == "It defaults to 64 megabytes [1]. The cache_size option raises it."
+    assert answer.finish_reason == "sentences"
+    [system, user] = _generator(kb).calls[0]
+    assert system["content"] == FOCUSED_SYSTEM_PROMPT["en"]
+    assert user["content"].startswith("Passages:\n\n[1] ")
+    assert "cache.txt" not in user["content"]  # numbered, not named
+    assert answer.usage is not None and answer.usage.max_tokens == FOCUSED_MAX_TOKENS
 
 
 def test_an_answer_nothing_supports_shows_no_evidence(docs: Path) -> None:

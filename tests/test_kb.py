@@ -140,10 +140,11 @@ def test_ask_answers_from_context_with_the_chat_template(cosine_home: Path) -> N
     assert 0 < answer.usage.completion_tokens <= answer.usage.max_tokens
     packed = kb.prompt_for("What is a trace tree?")
     prompt = kb.parts.generator.render_prompt(packed.messages)
-    # SmolLM2's GGUF template (ChatML) framed the messages, and the context is numbered.
+    # SmolLM2's GGUF template (ChatML) framed the messages, and the context is numbered: the
+    # focused prompt of a 135M model, its best sentences without file names.
     assert prompt.startswith("<|im_start|>system\n")
     assert prompt.endswith("<|im_start|>assistant\n")
-    assert "[1] tracing-handbook.pdf, page 3" in prompt
+    assert "Passages:\n\n[1] " in prompt and "tracing-handbook.pdf" not in prompt
     # Our token count is the count llama.cpp itself reports for the same messages.
     usage = kb.parts.generator.llama.create_chat_completion(messages=packed.messages, max_tokens=1)
     assert usage["usage"]["prompt_tokens"] == packed.prompt_tokens
@@ -152,13 +153,17 @@ def test_ask_answers_from_context_with_the_chat_template(cosine_home: Path) -> N
 def test_evidence_quotes_are_exact_substrings_with_the_right_page(cosine_home: Path) -> None:
     kb = _kb(cosine_home, seed=1, temperature=0.0)
     answer = kb.ask("What is a trace tree?")
-    assert 1 <= len(answer.evidence) <= 3
-    stored = kb.parts.catalog.chunks_by_id(e.chunk_id for e in answer.evidence)
-    for e in answer.evidence:
+    assert answer.lead is not None and len(answer.evidence) <= 3
+    quotes = (answer.lead, *answer.evidence)
+    stored = kb.parts.catalog.chunks_by_id(e.chunk_id for e in quotes)
+    for e in quotes:
         chunk = stored[e.chunk_id]
         assert chunk.text[e.start : e.end] == e.quote
         assert chunk.page == e.page
-    assert any("tree formed by all spans" in e.quote for e in answer.evidence)
+    assert answer.lead.page == 3 and "trace tree" in answer.lead.quote.lower()
+    # Every quote shown under the answer backs one of its supported sentences.
+    if answer.evidence:
+        assert any(s.supported for s in answer.sentences)
 
 
 def test_chinese_evidence_ends_at_a_chinese_sentence_end(cosine_home: Path) -> None:

@@ -86,7 +86,15 @@ def test_chroma_server_and_openai_backend_match_the_embedded_path(
     embedded = KnowledgeBase(load_settings({"seed": 1}, environ=env))
     remote = KnowledgeBase(
         load_settings(
-            {"store_url": chroma_url, "backend": "openai", "base_url": model_server_url, "seed": 1},
+            {
+                "store_url": chroma_url,
+                "backend": "openai",
+                "base_url": model_server_url,
+                "seed": 1,
+                # A server does not say its model's size (auto gives the full prompt): the
+                # same prompt as the embedded path, so the same sources.
+                "prompt_style": "focused",
+            },
             environ={"RAGKB_HOME": str(tmp_path / "home-remote")},
         )
     )

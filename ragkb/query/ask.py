@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ragkb.language import language_of, written_in
+from ragkb.language import language_of, split_sentences, written_in
 from ragkb.query.chat import MAX_REWRITE_TOKENS
 from ragkb.query.evidence import MAX_QUOTES, SentencePool, drop_invalid_citations
 from ragkb.query.prompting import (
@@ -56,8 +56,13 @@ REWRITE_SAMPLING = Sampling(MAX_REWRITE_TOKENS, 0.0, 1.0, 1, 1.0, 0)
 # each with one neighbour on either side (bench/README.md, "Answers").
 FOCUSED_SENTENCES = 3
 FOCUSED_NEIGHBOURS = 0
-# A focused answer is one or two sentences: more tokens only let a small model ramble on.
+# A focused answer is one or two sentences: a small model told so still rambles on, and
+# what it adds after them is mostly unsupported (bench/README.md, "Answers"), so the stream
+# stops when a third sentence begins, and never runs past FOCUSED_MAX_TOKENS.
 FOCUSED_MAX_TOKENS = 96
+FOCUSED_MAX_SENTENCES = 2
+# A "sentence" of fewer letters is a list marker or a citation, not a claim.
+_CLAIM_LETTERS = 4
 # A finished answer this short still tells its language ("默认是 64 MB。"); while streaming,
 # language.written_in waits for more, as an answer may open with a name.
 FINAL_MIN_LETTERS = 4
@@ -166,18 +171,23 @@ def _generative(
     yield SourcesEvent(packed.sources, False, context.query, context.lead)
     generated = _Generated()
     check = language if options.match_language else None
-    yield from _stream_answer(packed, parts=parts, options=options, into=generated, language=check)
+    limit = FOCUSED_MAX_SENTENCES if packed.style == "focused" else None
+    yield from _stream_answer(
+        packed, parts=parts, options=options, into=generated, language=check, sentences=limit
+    )
     retried = generated.finish_reason == "language"
     if retried:
         yield RetryEvent("the model began to answer in another language than the question's")
         packed = _pack(context, parts=parts, options=options, retry_language=language)
         generated = _Generated()
-        yield from _stream_answer(packed, parts=parts, options=options, into=generated)
-    kept = (
-        cut_repetition(generated.text)
-        if generated.finish_reason == "repetition"
-        else generated.text
-    )
+        yield from _stream_answer(
+            packed, parts=parts, options=options, into=generated, sentences=limit
+        )
+    kept = generated.text
+    if generated.finish_reason == "repetition":
+        kept = cut_repetition(kept)
+    elif generated.finish_reason == "sentences" and limit:
+        kept = _first_sentences(kept, limit) or kept
     text, invalid = drop_invalid_citations(kept.strip(), len(packed.sources))
     timings = context.timings
     timings["first_token"] = generated.first_token_s
@@ -371,7 +381,18 @@ class _Generated:
     completion_tokens: int = 0
     first_token_s: float = 0.0
     seconds: float = 0.0
-    finish_reason: str = "stop"  # "stop" | "length" | "repetition" | "language"
+    finish_reason: str = "stop"  # "stop" | "length" | "repetition" | "language" | "sentences"
+
+
+def _first_sentences(text: str, limit: int) -> str | None:
+    """Return TEXT up to the end of its LIMIT-th sentence once another one has begun, else
+    None (sentences of fewer than _CLAIM_LETTERS letters, like "1.", are not counted)."""
+    claims = [
+        (start, end)
+        for start, end in split_sentences(text)
+        if sum(ch.isalpha() for ch in text[start:end]) >= _CLAIM_LETTERS
+    ]
+    return text[: claims[limit - 1][1]] if len(claims) > limit else None
 
 
 def _stream_answer(
@@ -381,12 +402,14 @@ def _stream_answer(
     options: AskOptions,
     into: _Generated,
     language: str | None = None,
+    sentences: int | None = None,
 ) -> Iterator[TextEvent]:
     """Stream the model's answer as TextEvents, <think> blocks held back unless shown.
 
     With `stop_on_repetition` the stream stops as soon as the answer repeats itself; what was
     shown stays, and `finish_reason` says why it ended. With LANGUAGE it stops, as
-    "language", as soon as the answer's first words are in another language.
+    "language", as soon as the answer's first words are in another language; with SENTENCES,
+    as "sentences", when a sentence after that many begins.
     """
     thinking = ThinkingFilter()
     guard = RepetitionGuard() if options.stop_on_repetition else None
@@ -411,6 +434,9 @@ def _stream_answer(
                     break
                 if language and written_in("".join(pieces), language) is False:
                     into.finish_reason = "language"
+                    break
+                if sentences and _first_sentences("".join(pieces), sentences) is not None:
+                    into.finish_reason = "sentences"
                     break
     finally:
         close = getattr(stream, "close", None)

@@ -208,7 +208,12 @@ class SentencePool:
         """
         allowed = set(self._numbers(shown))
         mine = [i for i, s in enumerate(self.sentences) if s[0] in allowed]
-        texts = [answer[s:e] for s, e in split_sentences(answer)]
+        # A list marker ("1.") or a lone citation is no claim to check.
+        texts = [
+            answer[s:e]
+            for s, e in split_sentences(answer)
+            if any(ch.isalpha() for ch in _CITATION.sub(" ", answer[s:e]))
+        ]
         if not texts:
             return (), set()
         stated = {n for hit in (shown or self.sources) for n in _NUMBER.findall(hit.text)}

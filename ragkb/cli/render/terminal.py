@@ -171,7 +171,12 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
             f"[dim]{answer.usage.dropped_chunks} retrieved chunks left out to fit "
             f"n_ctx {answer.usage.n_ctx}[/dim]"
         )
-    if answer.finish_reason == "repetition":
+    if answer.finish_reason == "sentences":
+        err.print(
+            "[dim]the answer stopped after two sentences, as a small model's focused prompt "
+            "asks (--prompt-style full lets it run on)[/dim]"
+        )
+    elif answer.finish_reason == "repetition":
         err.print(
             "[dim]the answer stopped where the model began to repeat itself "
             "(stop_on_repetition = false lets it run on)[/dim]"
