@@ -1,6 +1,6 @@
 """Answer quality with the bundled model: each answer setting side by side, in one process.
 
-Usage: python bench/answers.py [--sets tuning|heldout|all] [--config JSON]... [--home DIR]
+Usage: python bench/answers.py [--sets tuning|heldout|all|CORPUS] [--config JSON]... [--home DIR]
                                [--json OUT]
 
 Ingests each corpus once (into --home, kept between runs when given), then runs
@@ -25,6 +25,7 @@ SETS = {
     "heldout": ("corpus_b", "corpus_c"),
 }
 SETS["all"] = SETS["tuning"] + SETS["heldout"]
+SETS.update({name: (name,) for name in CORPORA})
 # Before: the whole chunks and the long system prompt of earlier releases, the model's text
 # alone. After: the defaults.
 CONFIGS: tuple[dict[str, Any], ...] = (

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import platform
 import sqlite3
 import sys
-from collections.abc import Iterator
 from dataclasses import asdict
 from importlib import metadata
 from typing import Any
@@ -18,7 +15,7 @@ from ragkb.errors import RagkbError
 from ragkb.index.catalog import list_kb_names
 from ragkb.models.e5 import CALIBRATION, resolve_model
 from ragkb.models.embedders import BUNDLED_EMBEDDER, resolve_embedder
-from ragkb.models.llama_cpp import resolve_model_path
+from ragkb.models.llama_cpp import native_stderr_silenced, resolve_model_path
 from ragkb.query.prompting import prompt_style
 
 _PACKAGES = (
@@ -106,22 +103,6 @@ def _llama_info() -> dict[str, Any]:
     return info
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Silence stderr for the duration: file descriptor 2, where C code writes, and
-    sys.stderr, where llama-cpp-python's log callback prints llama.cpp's messages."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _model_info(settings: Settings) -> dict[str, Any]:
     g = settings.generation
     if g.backend == "openai":
@@ -139,7 +120,7 @@ def _model_info(settings: Settings) -> dict[str, Any]:
     try:
         from llama_cpp import Llama
 
-        with _native_stderr_silenced():  # llama.cpp logs context warnings past verbose=False
+        with native_stderr_silenced():  # llama.cpp logs context warnings past verbose=False
             llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
         meta = llama.metadata
         info.update({k: meta.get(k) for k in _GGUF_KEYS if k in meta})

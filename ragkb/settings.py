@@ -216,10 +216,11 @@ class AnswerSettings:
 
     evidence: bool = setting(True, "Print verbatim supporting quotes under each answer.")
     answer_style: str = setting(
-        "both",
+        "auto",
         "extractive: the one sentence of the documents that best answers, quoted, and no "
-        "model; generative: the model's answer; both: that sentence first, then the model's.",
-        choices=("both", "extractive", "generative"),
+        "model; generative: the model's answer; both: that sentence first, then the model's; "
+        "auto: extractive for models under 0.5B parameters (the bundled one), else both.",
+        choices=("auto", "both", "extractive", "generative"),
     )
     refuse: bool = setting(
         True,

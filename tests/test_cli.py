@@ -71,6 +71,8 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
         "3",
         "--max-tokens",
         "64",
+        "--answer-style",
+        "both",
     )
     assert code == 0
     answer = json.loads(out)
@@ -310,8 +312,25 @@ def test_search_thresholds_and_the_max_tokens_note(capsys, sample: Path) -> None
     assert json.loads(out)["results"][0]["relevant"] is True
     code, out, _ = run_cli(capsys, "search", query, "--json", "--min-relevance", "5")
     assert code == 0 and not any(r["relevant"] for r in json.loads(out)["results"])
-    code, out, err = run_cli(capsys, "ask", query + "?", "--max-tokens", "4", "--no-evidence")
+    code, out, err = run_cli(
+        capsys, "ask", query + "?", "--max-tokens", "4", "--no-evidence", "--answer-style", "both"
+    )
     assert code == 0 and "stopped at max_tokens (4)" in err
+
+
+def test_the_bundled_model_answers_with_the_lead_sentence_by_default(capsys, sample: Path) -> None:
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0
+    code, out, _ = run_cli(capsys, "ask", "How often must the barometer be calibrated?", "--json")
+    assert code == 0
+    data = json.loads(out)
+    # answer_style auto: a 135M model gets the extractive answer, and is not called.
+    assert data["finish_reason"] == "extractive" and data["usage"] is None
+    assert data["answer"] == data["lead"]["quote"] and "calibrat" in data["answer"]
+    assert Path(data["lead"]["source"]).name == "manual.pdf" and data["lead"]["page"] == 2
+    assert data["language_match"] is True
+    code, out, err = run_cli(capsys, "ask", "How often must the barometer be calibrated?")
+    assert code == 0 and out.startswith("“") and "manual.pdf, page 2" in out
+    assert "--answer-style both" in err  # says how to get the model's answer too
 
 
 def test_version(capsys) -> None:

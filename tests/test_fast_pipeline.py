@@ -317,6 +317,21 @@ def test_extractive_answers_with_the_lead_sentence_and_no_model(docs: Path) -> N
     assert _generator(kb).calls == []
 
 
+def test_auto_answers_a_small_model_with_the_lead_and_a_large_one_with_both(
+    docs: Path,
+) -> None:
+    small = _kb(replies=[])  # answer_style auto
+    _generator(small).parameters = 134_515_008
+    small.ingest([str(docs)])
+    assert small.ask(SIZE_QUESTION).finish_reason == "extractive"
+    assert _generator(small).calls == []
+    large = _kb({"kb": "large"}, replies=["It defaults to 64 megabytes [1]."])
+    _generator(large).parameters = 7_000_000_000
+    large.ingest([str(docs)])
+    answer = large.ask(SIZE_QUESTION)
+    assert answer.lead is not None and answer.text == "It defaults to 64 megabytes [1]."
+
+
 def test_generative_style_has_no_lead(docs: Path) -> None:
     kb = _kb({"answer_style": "generative"}, replies=["It defaults to 64 megabytes [1]."])
     kb.ingest([str(docs)])
@@ -329,7 +344,7 @@ def test_a_small_model_gets_the_focused_prompt_and_stops_after_two_sentences(
     three = (
         "It defaults to 64 megabytes [1]. The cache_size option raises it. Tomatoes need full sun."
     )
-    kb = _kb(replies=[three])
+    kb = _kb({"answer_style": "both"}, replies=[three])
     _generator(kb).parameters = 134_515_008  # SmolLM2-135M
     kb.ingest([str(docs)])
     answer = kb.ask(SIZE_QUESTION)

@@ -17,6 +17,8 @@ GOLD = Path(__file__).resolve().parent / "data" / "eval" / "sample_docs_gold.jso
 
 
 def _kb(home: Path, **flags: object) -> KnowledgeBase:
+    """The knowledge base in HOME; answers are generated (the lead line, then the model's)."""
+    flags = {"answer_style": "both", **flags}
     return KnowledgeBase(load_settings(flags, environ={"RAGKB_HOME": str(home)}))
 
 

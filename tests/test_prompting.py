@@ -17,6 +17,7 @@ from ragkb.query.prompting import (
     NO_THINK_SWITCH,
     TRIMMED_NOTE,
     Turn,
+    answer_style,
     pack_prompt,
     prompt_style,
     resolve_system_prompt,
@@ -366,3 +367,10 @@ def test_the_users_system_prompt_wins_over_the_styles() -> None:
     )
     assert packed.messages[0]["content"] == SYSTEM
     assert user_content(packed.messages).startswith("Passages:")
+
+
+def test_answer_style_auto_gives_a_small_model_the_lead_sentence_alone() -> None:
+    assert answer_style("auto", 134_515_008) == "extractive"
+    assert answer_style("auto", 596_049_920) == "both"
+    assert answer_style("auto", None) == "both"  # a server's model
+    assert answer_style("generative", 134_515_008) == "generative"

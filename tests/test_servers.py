@@ -83,7 +83,7 @@ def test_chroma_server_and_openai_backend_match_the_embedded_path(
     docs = tmp_path / "docs"
     shutil.copytree(SAMPLE_DOCS, docs)
     env = {"RAGKB_HOME": str(tmp_path / "home")}
-    embedded = KnowledgeBase(load_settings({"seed": 1}, environ=env))
+    embedded = KnowledgeBase(load_settings({"seed": 1, "answer_style": "both"}, environ=env))
     remote = KnowledgeBase(
         load_settings(
             {

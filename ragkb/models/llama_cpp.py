@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,8 +99,9 @@ class LlamaCppGenerator:
 
     @property
     def parameters(self) -> int:
-        """Return the number of weights in the GGUF (what the prompt style is chosen by)."""
-        return int(self.llama._model.n_params())
+        """Return the number of weights in the GGUF (what the prompt and answer styles are
+        chosen by), read from its header without loading the weights."""
+        return _parameters(str(self.path))
 
     @property
     def llama(self) -> Llama:
@@ -165,6 +169,36 @@ class LlamaCppGenerator:
             yield Delta("", completion_tokens=produced)
         except ValueError as exc:  # llama-cpp raises ValueError for context overflow
             raise ModelError(f"{self.name}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Silence stderr for the duration: file descriptor 2, where C code writes, and
+    sys.stderr, where llama-cpp-python's log callback prints llama.cpp's messages."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@functools.cache
+def _parameters(path: str) -> int:
+    from llama_cpp import Llama
+
+    try:
+        with native_stderr_silenced():  # a vocab-only load logs a context warning regardless
+            header = Llama(model_path=path, vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelError(f"{path}: cannot load GGUF model ({exc})") from exc
+    count = int(header._model.n_params())
+    header.close()
+    return count
 
 
 @functools.cache

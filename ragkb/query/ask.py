@@ -17,6 +17,7 @@ from ragkb.query.prompting import (
     REFUSAL_TEXT,
     PackedPrompt,
     Turn,
+    answer_style,
     pack_prompt,
     prompt_style,
     resolve_system_prompt,
@@ -80,7 +81,7 @@ class AskOptions:
     stop_on_repetition: bool = True
     refuse: bool = True  # False: answer from the best hits even when none is relevant
     prompt_style: str = "auto"  # "auto" | "focused" | "full"
-    answer_style: str = "generative"  # "both" | "extractive" | "generative"
+    answer_style: str = "generative"  # "auto" | "both" | "extractive" | "generative"
     match_language: bool = False
 
     @classmethod
@@ -120,7 +121,8 @@ def ask_stream(
     """Retrieve, then stream the answer; refuse without calling the model if nothing fits.
 
     With answer_style both or extractive, the sentence of the passages that best answers
-    the question comes first (in SourcesEvent); extractive stops there, without the model.
+    the question comes first (in SourcesEvent); extractive stops there, without the model
+    (prompting.answer_style says which a model gets under auto).
     """
     started = time.monotonic()
     query = question
@@ -135,10 +137,11 @@ def ask_stream(
         yield SourcesEvent((), True, query)
         yield DoneEvent(_refusal(question, query, retrieval, started, timings))
         return
+    style = answer_style(options.answer_style, parts.generator.parameters)
     pool = sentence_pool(query, usable, parts=parts)
-    lead = pool.lead() if options.answer_style != "generative" else None
+    lead = pool.lead() if style != "generative" else None
     context = _Context(question, query, usable, pool, lead, session, started, timings)
-    if options.answer_style == "extractive":
+    if style == "extractive":
         answer = yield from _extractive(context, options=options)
     else:
         answer = yield from _generative(context, parts=parts, options=options)

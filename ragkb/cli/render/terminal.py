@@ -171,7 +171,12 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
             f"[dim]{answer.usage.dropped_chunks} retrieved chunks left out to fit "
             f"n_ctx {answer.usage.n_ctx}[/dim]"
         )
-    if answer.finish_reason == "sentences":
+    if answer.finish_reason == "extractive":
+        err.print(
+            "[dim]answered with the documents' own sentence, without the model "
+            "(--answer-style both adds the model's answer)[/dim]"
+        )
+    elif answer.finish_reason == "sentences":
         err.print(
             "[dim]the answer stopped after two sentences, as a small model's focused prompt "
             "asks (--prompt-style full lets it run on)[/dim]"
