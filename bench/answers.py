@@ -26,10 +26,11 @@ SETS = {
 }
 SETS["all"] = SETS["tuning"] + SETS["heldout"]
 SETS.update({name: (name,) for name in CORPORA})
-# Before: the whole chunks and the long system prompt of earlier releases, the model's text
-# alone. After: the defaults.
+# The earlier pipeline (whole chunks, the long system prompt, the model's text alone), the lead
+# line with the model's answer, and the defaults (for the bundled model: the lead alone).
 CONFIGS: tuple[dict[str, Any], ...] = (
-    {"prompt_style": "full", "answer_style": "generative"},
+    {"prompt_style": "full", "answer_style": "generative", "match_language": False},
+    {"answer_style": "both"},
     {},
 )
 FIGURES = (

@@ -1,4 +1,5 @@
-"""Pick the sentences of the retrieved chunks that best support an answer, verbatim."""
+"""The sentences of the retrieved chunks, ranked once: the lead line, the focused prompt's
+passages, verbatim evidence quotes and the support check of a generated answer."""
 
 from __future__ import annotations
 
