@@ -178,7 +178,10 @@ def test_chinese_evidence_ends_at_a_chinese_sentence_end(cosine_home: Path) -> N
 
 
 def test_tiny_context_window_with_many_chunks_still_answers(cosine_home: Path) -> None:
-    kb = _kb(cosine_home, n_ctx=512, max_tokens=128, k=20, seed=1, min_score=0.0)
+    # The full prompt: whole chunks, which a 512-token window cannot all hold.
+    kb = _kb(
+        cosine_home, n_ctx=512, max_tokens=128, k=20, seed=1, min_score=0.0, prompt_style="full"
+    )
     answer = kb.ask("What is a trace tree and how is it stored?")
     assert not answer.refused
     assert answer.usage is not None

@@ -132,7 +132,8 @@ def print_lead(console: Console, lead: Evidence) -> None:
     """Print the lead line: the documents' own sentence that best answers, before the model's."""
     where = location(shown_path(lead.source), lead.page, lead.section)
     quote = " ".join(lead.quote.split()) + ("…" if lead.trimmed else "")
-    console.print(f"[bold]“{safe(quote)}”[/bold]\n  [dim]— {safe(where)}[/dim]\n")
+    console.print(f"[bold]“{safe(quote)}”[/bold]\n  [dim]— {safe(where)}[/dim]")
+    console.print()
 
 
 def show_event(out: Console, err: Console, event: AskEvent) -> None:
