@@ -86,7 +86,13 @@ def test_ingest_search_ask_json_contract(capsys, sample: Path) -> None:
         "invalid_citations",
     }
     assert answer["refused"] is False and answer["answer"]
-    assert set(answer["timings"]) == {"retrieve", "first_token", "generate", "evidence"}
+    assert set(answer["timings"]) == {
+        "retrieve",
+        "sentences",
+        "first_token",
+        "generate",
+        "evidence",
+    }
     assert 0 <= answer["timings"]["first_token"] <= answer["timings"]["generate"]
     assert set(answer["usage"]) >= {"prompt_tokens", "completion_tokens", "n_ctx"}
     assert answer["usage"]["prompt_tokens"] + 64 <= answer["usage"]["n_ctx"]

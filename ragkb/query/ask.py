@@ -53,8 +53,9 @@ Retrieve = Callable[[str, str], "Retrieval"]
 REWRITE_SAMPLING = Sampling(MAX_REWRITE_TOKENS, 0.0, 1.0, 1, 1.0, 0)
 
 
-# The focused prompt shows each source's best sentence, and these best sentences overall,
-# each with one neighbour on either side (bench/README.md, "Answers").
+# The focused prompt shows the best sentences of the retrieved chunks, this many, with this
+# many neighbours on either side (bench/README.md, "Answers": 3 and 0 put the fact in the most
+# answers of the tuning corpora).
 FOCUSED_SENTENCES = 3
 FOCUSED_NEIGHBOURS = 0
 # A focused answer is one or two sentences: a small model told so still rambles on, and
@@ -138,8 +139,10 @@ def ask_stream(
         yield DoneEvent(_refusal(question, query, retrieval, started, timings))
         return
     style = answer_style(options.answer_style, parts.generator.parameters)
+    ranking = time.monotonic()
     pool = sentence_pool(query, usable, parts=parts)
     lead = pool.lead() if style != "generative" else None
+    timings["sentences"] = time.monotonic() - ranking  # embedding them for the lead line
     context = _Context(question, query, usable, pool, lead, session, started, timings)
     if style == "extractive":
         answer = yield from _extractive(context, options=options)
