@@ -5,6 +5,7 @@ Fakes test logic only: no embedder, vector store or language model is loaded her
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -517,3 +518,25 @@ def test_no_refuse_answers_from_the_nearest_passages(docs: Path) -> None:
     assert not answer.refused and answer.text == "从最近的段落猜测的回答 [1]。"
     assert [h.chunk_id for h in answer.sources][:1] == [refused.nearest.chunk_id]
     assert _generator(anyway).calls  # the model was asked
+
+
+def test_eval_answers_scores_the_lead_line_language_and_support(docs: Path, tmp_path: Path) -> None:
+    from ragkb.evaluation import evaluate
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {"question": SIZE_QUESTION, "source": "cache.txt", "answer_any": ["64 megabytes"]}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    kb = _kb(
+        {"answer_style": "both"},
+        replies=lambda _m: "It defaults to 64 megabytes [1]. Bananas ripen on plantations.",
+    )
+    kb.ingest([str(docs)])
+    m = evaluate(kb, gold, answers=True)["metrics"]["all"]
+    assert m["answer_has_span"] == m["lead_has_span"] == m["shown_has_span"] == 1.0
+    assert m["language_match"] == 1.0 and m["language_retried"] == 0.0
+    assert m["unsupported_sentences"] == 0.5  # the bananas
