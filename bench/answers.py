@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,6 @@ FIGURES = (
 
 
 def main() -> None:
-    from ragkb.config import load_settings
-    from ragkb.evaluation import evaluate
-    from ragkb.kb import KnowledgeBase
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", choices=sorted(SETS), default="all")
     parser.add_argument("--config", action="append", type=json.loads, help="settings as JSON")
@@ -59,29 +56,47 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N questions of each file")
     parser.add_argument("--json", type=Path, help="also write every report here")
     args = parser.parse_args()
-    configs = args.config or CONFIGS
+    corpora = {name: CORPORA[name] for name in SETS[args.sets]}
+    reports = compare(corpora, args.config or CONFIGS, FIGURES, home=args.home, limit=args.limit)
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def compare(
+    corpora: dict[str, tuple[Path, list[Path]]],
+    configs: Sequence[dict[str, Any]],
+    figures: Sequence[str],
+    *,
+    home: Path | None = None,
+    limit: int | None = None,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Ingest each corpus (docs, gold files) once, answer its gold questions under every
+    config (over BASE settings, hybrid, seed 1), print a Markdown row of FIGURES per run and
+    return every report."""
+    from ragkb.config import load_settings
+    from ragkb.evaluation import evaluate
+    from ragkb.kb import KnowledgeBase
+
     reports: dict[str, Any] = {}
-    print("| corpus | settings | " + " | ".join(FIGURES) + " |")
-    print("|---|---|" + "---|" * len(FIGURES))
+    print("| corpus | settings | " + " | ".join(figures) + " |")
+    print("|---|---|" + "---|" * len(figures))
     with tempfile.TemporaryDirectory() as tmp:
-        home = args.home or Path(tmp)
-        for name in SETS[args.sets]:
-            docs, golds = CORPORA[name]
-            environ = {"RAGKB_HOME": str(home / name)}
+        root = home or Path(tmp)
+        for index, (name, (docs, golds)) in enumerate(corpora.items()):
+            environ = {"RAGKB_HOME": str(root / name)}
             KnowledgeBase(load_settings({}, environ=environ)).ingest([str(docs)])
-            gold = _gold(golds, Path(tmp) / f"{name}.jsonl", args.limit)
+            gold = _gold(golds, Path(tmp) / f"gold{index}.jsonl", limit)
             for config in configs:
-                kb = KnowledgeBase(
-                    load_settings({**config, "seed": 1, "mode": "hybrid"}, environ=environ)
-                )
+                flags = {**(base or {}), **config, "seed": 1, "mode": "hybrid"}
+                kb = KnowledgeBase(load_settings(flags, environ=environ))
                 report = evaluate(kb, gold, answers=True)
                 label = ", ".join(f"{k} {str(v).lower()}" for k, v in config.items()) or "defaults"
                 reports[f"{name}: {label}"] = report
                 row = report["metrics"]["all"]
-                cells = " | ".join("" if row.get(f) is None else str(row[f]) for f in FIGURES)
+                cells = " | ".join("" if row.get(f) is None else str(row[f]) for f in figures)
                 print(f"| {name} | {label} | {cells} |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+    return reports
 
 
 def _gold(paths: list[Path], out: Path, limit: int | None) -> Path:
