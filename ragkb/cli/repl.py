@@ -151,7 +151,5 @@ def _answer(state: _State, line: str, out: Console, err: Console, *, jsonl: bool
         out.print(terminal.safe(answer.text))
         terminal.print_refusal_reason(err, answer)
     else:
-        if answer.finish_reason != "extractive":  # end the streamed text's line
-            out.file.write("\n")
         terminal.print_answer_footer(out, answer, err)
         out.print()

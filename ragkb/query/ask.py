@@ -434,14 +434,15 @@ def _stream_answer(
             shown = delta.text if options.show_thinking else thinking.feed(delta.text)
             if shown:
                 pieces.append(shown)
+                so_far = "".join(pieces)
                 yield TextEvent(shown)
                 if guard is not None and guard.feed(shown):
                     into.finish_reason = "repetition"
                     break
-                if language and written_in("".join(pieces), language) is False:
+                if language and written_in(so_far, language) is False:
                     into.finish_reason = "language"
                     break
-                if sentences and _first_sentences("".join(pieces), sentences) is not None:
+                if sentences and _first_sentences(so_far, sentences) is not None:
                     into.finish_reason = "sentences"
                     break
     finally:

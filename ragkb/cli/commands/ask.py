@@ -83,8 +83,6 @@ def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool) -> Answer:
         if not quiet:
             terminal.print_refusal_reason(err, answer)
     else:
-        if answer.finish_reason != "extractive":  # end the streamed text's line
-            out.file.write("\n")
         terminal.print_answer_footer(out, answer, err)
     return answer
 

@@ -148,7 +148,9 @@ def show_event(out: Console, err: Console, event: AskEvent) -> None:
 
 
 def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
-    """Print sources, evidence and any warnings after a streamed answer."""
+    """End the streamed answer's line, then print sources, evidence and any warnings."""
+    if answer.finish_reason != "extractive":  # an extractive answer streamed no text
+        console.file.write("\n")
     unsupported = [s.text for s in answer.sentences if not s.supported]
     if unsupported:
         err.print(
