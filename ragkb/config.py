@@ -289,6 +289,6 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
         reject(("temperature",), f"temperature must be >= 0 (got {flat['temperature']})")
     if not is_valid_kb_name(flat["kb"]):
         reject(("kb",), f"kb name {flat['kb']!r}: {KB_NAME_RULE}")
-    limits = ("max_file_mb", "file_timeout_s", "batch_chunks")
+    limits = ("max_file_mb", "file_timeout_s", "batch_chunks", "ocr_dpi", "ocr_page_timeout_s")
     if any(flat[name] <= 0 for name in limits):
-        reject(limits, "max_file_mb, file_timeout_s and batch_chunks must be positive")
+        reject(limits, f"{', '.join(limits[:-1])} and {limits[-1]} must be positive")

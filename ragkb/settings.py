@@ -108,6 +108,22 @@ class IngestSettings:
         "Chunks embedded and stored per batch: lower uses less memory, higher writes less often.",
     )
     prune: bool = setting(True, "Remove files that vanished from an ingested folder.")
+    ocr: str = setting(
+        "auto",
+        "Read scans by OCR: auto (image files, and PDF pages without a usable text layer), "
+        "force (every PDF page, ignoring its text layer), or off.",
+        choices=("auto", "off", "force"),
+    )
+    ocr_engine: str = setting(
+        "rapidocr",
+        "OCR engine: rapidocr (PP-OCR, Chinese and English, models inside its wheel) or "
+        "tesseract (Debian's tesseract-ocr and tesseract-ocr-chi-sim, installed apart).",
+        choices=("rapidocr", "tesseract"),
+    )
+    ocr_dpi: int = setting(200, "Resolution PDF pages are rendered at for OCR.")
+    ocr_page_timeout_s: float = setting(
+        60.0, "Time limit for reading one page by OCR (a file may take this long per page)."
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ class Section:
     page: int | None = None  # 1-based page number (PDF only)
     heading: str | None = None  # heading trail, e.g. "Install > GPU"
     is_table: bool = False  # tables are kept row-aligned by the chunker
+    ocr: bool = False  # read from the page's image, not from a text layer
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Document:
     warnings: tuple[str, ...] = ()  # e.g. pages skipped because their text was glyph junk
     sha256: str = ""  # of the bytes that were parsed (the file may change after planning)
     size: int = 0
+    ocr_pages: int = 0  # pages (or image frames) read by OCR
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Chunk:
     page: int | None = None
     heading: str | None = None
     tokens: int = 0  # counted with the embedder's tokenizer, special tokens excluded
+    ocr: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Hit:
     score: float
     distance: float | None  # raw distance from the vector store; None in keyword mode
     rank: int = 0
+    ocr: bool = False  # the chunk's text was read by OCR (it may hold misread words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class Evidence:
     start: int  # character offset of the quote in the chunk's text
     end: int
     trimmed: bool = False  # the sentence goes on past the quote (shown with an ellipsis)
+    ocr: bool = False  # quoted from OCR text: verbatim from the recognised page, not the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +167,13 @@ class IngestReport:
 class ProgressEvent:
     """Where an ingest is; the CLI draws it."""
 
-    stage: str  # "plan" | "parse" | "embed" | "done"
+    stage: str  # "parse" | "ocr" | "load" (the embedder) | "embed"
     files_done: int
     files_total: int
     chunks_done: int
     path: str = ""
+    pages_done: int = 0  # stage "ocr": pages of PATH read so far, of pages_total
+    pages_total: int = 0
 
 
 Progress = Callable[[ProgressEvent], None]

@@ -3,7 +3,7 @@
 Shared by the tests of the renderers (tests/test_render.py) and of the CLI (tests/test_fast_cli.py).
 """
 
-HIT_KEYS = {"rank", "source", "page", "section", "score", "distance", "text", "chunk_id"}
+HIT_KEYS = {"rank", "source", "page", "section", "score", "distance", "text", "chunk_id", "ocr"}
 SEARCH_KEYS = {"query", "kb", "metric", "mode", "unknown_terms", "refusal_reason", "results"}
 ANSWER_KEYS = {
     "question",
@@ -26,7 +26,7 @@ ANSWER_KEYS = {
     "seconds",
     "timings",
 }
-EVIDENCE_KEYS = {"source", "page", "section", "chunk_id", "quote", "start", "end"}
+EVIDENCE_KEYS = {"source", "page", "section", "chunk_id", "quote", "start", "end", "ocr"}
 USAGE_KEYS = {
     "prompt_tokens",
     "completion_tokens",
@@ -59,6 +59,8 @@ FILE_KEYS = {
     "size_bytes",
     "file_hash",
     "ingested_at",
+    "ocr_pages",
+    "warnings",
 }
 RESULT_KEYS = {*HIT_KEYS, "relevant"}
 INFO_KEYS = {

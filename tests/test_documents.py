@@ -19,9 +19,13 @@ from ragkb.ingest.documents.reasons import (
     EMPTY,
     ENCRYPTED,
     GLYPH_NAMES,
-    NO_TEXT,
+    NO_TEXT_EVEN_OCR,
+    NO_TEXT_OCR_OFF,
     NOT_FOUND,
 )
+from ragkb.ingest.documents.scans import OcrOptions, page_ranges
+
+OCR_OFF = OcrOptions(mode="off")
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,17 +36,19 @@ CJK_LINE = "检索增强生成先从本地资料中检索相关片段再把片�
 CHINESE = "余弦相似度是通过计算两个向量夹角的余弦值来评估它们的相似程度、常用于语义检索。"
 
 
-def load_error(path: Path) -> DocumentError:
+def load_error(path: Path, ocr: OcrOptions = OCR_OFF) -> DocumentError:
     """Load a file that must fail and return the DocumentError."""
     with pytest.raises(DocumentError) as info:
-        load_document(path)
+        load_document(path, ocr=ocr)
     assert info.value.path == str(path)
     assert str(info.value) == f"{path}: {info.value.reason}"
     return info.value
 
 
 def test_supported_suffixes() -> None:
-    assert {".pdf", ".docx", ".txt", ".md", ".markdown"} == SUPPORTED_SUFFIXES
+    documents = {".pdf", ".docx", ".txt", ".md", ".markdown"}
+    images = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+    assert documents | images == SUPPORTED_SUFFIXES
 
 
 def test_importing_documents_does_not_import_parsers() -> None:
@@ -181,10 +187,18 @@ def test_file_that_is_not_a_pdf_is_corrupt(make_text_file: MakeFile) -> None:
     assert error.__cause__ is not None
 
 
-def test_image_only_pdf_has_no_extractable_text(make_image_only_pdf: MakeFile) -> None:
+def test_image_only_pdf_without_ocr_has_no_extractable_text(make_image_only_pdf: MakeFile) -> None:
     error = load_error(make_image_only_pdf("scan.pdf", pages=2))
-    assert error.reason == NO_TEXT
-    assert "OCR" in error.reason
+    assert error.reason == NO_TEXT_OCR_OFF
+    assert "ocr = auto" in error.reason
+
+
+@pytest.mark.slow
+def test_pdf_of_pictures_without_writing_is_no_text_even_by_ocr(
+    make_image_only_pdf: MakeFile,
+) -> None:
+    error = load_error(make_image_only_pdf("scan.pdf", pages=2), ocr=OcrOptions())
+    assert error.reason == NO_TEXT_EVEN_OCR
 
 
 def test_glyph_name_page_is_skipped_with_a_warning(make_glyph_name_pdf: MakeFile) -> None:
@@ -192,7 +206,7 @@ def test_glyph_name_page_is_skipped_with_a_warning(make_glyph_name_pdf: MakeFile
         "mixed.pdf", ["Real text one.", "Junk text two.", "Real text three."], junk_pages={2}
     )
 
-    doc = load_document(path)
+    doc = load_document(path, ocr=OCR_OFF)
 
     assert doc.pages == 3
     assert [(s.page, s.text) for s in doc.sections] == [
@@ -200,6 +214,19 @@ def test_glyph_name_page_is_skipped_with_a_warning(make_glyph_name_pdf: MakeFile
         (3, "Real text three."),
     ]
     assert doc.warnings == ("page 2: glyph names instead of text; skipped",)
+
+
+def test_warnings_about_many_pages_fold_into_one_line(make_glyph_name_pdf: MakeFile) -> None:
+    texts = [f"Page {n} text." for n in range(1, 9)]
+    doc = load_document(make_glyph_name_pdf("m.pdf", texts, {2, 3, 4, 5, 7}), ocr=OCR_OFF)
+
+    assert [s.page for s in doc.sections] == [1, 6, 8]
+    assert doc.warnings == ("pages 2-5, 7: glyph names instead of text; skipped",)
+
+
+def test_page_ranges() -> None:
+    assert page_ranges([4]) == "page 4"
+    assert page_ranges([3, 2, 4, 9, 11, 12]) == "pages 2-4, 9, 11-12"
 
 
 def test_pdf_of_only_glyph_names_is_an_error(make_glyph_name_pdf: MakeFile) -> None:
@@ -221,7 +248,9 @@ def test_pdf_page_that_fails_is_skipped_and_the_rest_kept(
         return text
 
     monkeypatch.setattr(PageObject, "extract_text", flaky)
-    doc = load_document(make_pdf("flaky.pdf", ["Fine one.", "Broken two.", "Fine three."]))
+    doc = load_document(
+        make_pdf("flaky.pdf", ["Fine one.", "Broken two.", "Fine three."]), ocr=OCR_OFF
+    )
 
     assert [s.page for s in doc.sections] == [1, 3]
     assert doc.warnings == ("page 2: text extraction failed (KeyError); skipped",)

@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS files (
     pages INTEGER,
     ingested_at REAL NOT NULL,
     status TEXT NOT NULL,
-    reason TEXT
+    reason TEXT,
+    ocr_pages INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY,
@@ -40,10 +42,22 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER,
     heading TEXT,
     text TEXT NOT NULL,
-    keywords TEXT NOT NULL
+    keywords TEXT NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path, idx);
 """
+# Columns added since the first catalogs: (table, column, declaration). A catalog written
+# before them gains them on open, with their defaults (no OCR, no warnings recorded).
+_ADDED_COLUMNS = (
+    ("files", "ocr_pages", "INTEGER NOT NULL DEFAULT 0"),
+    ("files", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
+    ("chunks", "ocr", "INTEGER NOT NULL DEFAULT 0"),
+)
+_FILE_COLUMNS = (
+    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings"
+)
+_CHUNK_COLUMNS = "chunk_id, path, idx, page, heading, text, keywords, ocr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +72,14 @@ class FileRecord:
     ingested_at: float
     status: str  # "ok" | "failed"
     reason: str | None = None
+    ocr_pages: int = 0  # pages read by OCR
+    warnings: tuple[str, ...] = ()  # what was lost or weak in it, e.g. skipped pages
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> FileRecord:
+        """Build a record from a row of _FILE_COLUMNS."""
+        *head, warnings = row
+        return cls(*head, warnings=tuple(json.loads(warnings or "[]")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +93,13 @@ class ChunkRecord:
     heading: str | None
     text: str
     keywords: str
+    ocr: bool = False  # the text was read by OCR
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> ChunkRecord:
+        """Build a record from a row of _CHUNK_COLUMNS."""
+        *head, ocr = row
+        return cls(*head, ocr=bool(ocr))
 
 
 def _reported(method: _Method) -> _Method:
@@ -112,6 +141,7 @@ class Catalog:
             self._connection = sqlite3.connect(self.path, timeout=30)
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.executescript(_SCHEMA)
+            _add_missing_columns(self._connection)
         return self._connection
 
     @property
@@ -152,21 +182,16 @@ class Catalog:
     @_reported
     def files(self) -> list[FileRecord]:
         """Return every file record, sorted by path."""
-        rows = self._reader.execute(
-            "SELECT path, file_hash, size, chunks, pages, ingested_at, status, reason "
-            "FROM files ORDER BY path"
-        )
-        return [FileRecord(*row) for row in rows]
+        rows = self._reader.execute(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY path")
+        return [FileRecord.from_row(row) for row in rows]
 
     @_reported
     def file(self, path: str) -> FileRecord | None:
         """Return the record of PATH, or None."""
         row = self._reader.execute(
-            "SELECT path, file_hash, size, chunks, pages, ingested_at, status, reason "
-            "FROM files WHERE path = ?",
-            (path,),
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (path,)
         ).fetchone()
-        return FileRecord(*row) if row else None
+        return FileRecord.from_row(row) if row else None
 
     @_reported
     def record_file(self, record: FileRecord, chunks: Iterable[ChunkRecord]) -> None:
@@ -174,16 +199,15 @@ class Catalog:
         with self._db:
             self._db.execute("DELETE FROM chunks WHERE path = ?", (record.path,))
             self._db.executemany(
-                "INSERT INTO chunks(chunk_id, path, idx, page, heading, text, keywords) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO chunks({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    (c.chunk_id, c.path, c.index, c.page, c.heading, c.text, c.keywords)
+                    (c.chunk_id, c.path, c.index, c.page, c.heading, c.text, c.keywords, c.ocr)
                     for c in chunks
                 ),
             )
             self._db.execute(
-                "INSERT OR REPLACE INTO files(path, file_hash, size, chunks, pages, ingested_at,"
-                " status, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO files({_FILE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.path,
                     record.file_hash,
@@ -193,6 +217,8 @@ class Catalog:
                     record.ingested_at,
                     record.status,
                     record.reason,
+                    record.ocr_pages,
+                    json.dumps(list(record.warnings), ensure_ascii=False),
                 ),
             )
             self._bump()
@@ -231,12 +257,9 @@ class Catalog:
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         """Yield every chunk in a stable order."""
-        rows = self._reader.execute(
-            "SELECT chunk_id, path, idx, page, heading, text, keywords FROM chunks "
-            "ORDER BY path, idx"
-        )
+        rows = self._reader.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY path, idx")
         for row in rows:
-            yield ChunkRecord(*row)
+            yield ChunkRecord.from_row(row)
 
     @_reported
     def sample_texts(self, limit: int) -> list[str]:
@@ -253,13 +276,20 @@ class Catalog:
             part = wanted[start : start + 500]
             marks = ",".join("?" * len(part))
             rows = self._reader.execute(
-                "SELECT chunk_id, path, idx, page, heading, text, keywords FROM chunks "
-                f"WHERE chunk_id IN ({marks})",
-                part,
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({marks})", part
             )
             for row in rows:
-                out[row[0]] = ChunkRecord(*row)
+                out[row[0]] = ChunkRecord.from_row(row)
         return out
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Give a catalog written by an earlier version the columns added since."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            with db:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def kb_dir(home: Path, kb: str) -> Path:

@@ -24,6 +24,7 @@ from ragkb.ingest.chunking import (
     document_title,
     indexed_text,
 )
+from ragkb.ingest.documents.scans import OcrOptions
 from ragkb.ingest.plan import Candidate
 from ragkb.ingest.pool import ParsePool, ParseResult
 from ragkb.language import keyword_tokens, warm_up_segmenter
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # Share of tokens the embedder cannot represent above which a file gets a warning.
 UNKNOWN_TOKEN_WARN_RATIO = 0.2
+# Chunks embedded between two progress reports: a 512-chunk batch takes a minute on a
+# laptop CPU, and the bar should move through it.
+EMBED_SLICE = 64
 
 
 def chunk_id(path: str, file_hash: str, index: int) -> str:
@@ -52,6 +56,8 @@ class _Pending:
     candidate: Candidate
     chunks: list[Chunk]
     pages: int | None
+    ocr_pages: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -73,6 +79,8 @@ class Syncer:
         chunk_tokens: int,
         overlap_tokens: int,
         file_timeout_s: float,
+        ocr: OcrOptions | None = None,
+        ocr_page_timeout_s: float = 60.0,
         batch_chunks: int = 512,
         progress: Progress | None = None,
     ) -> None:
@@ -85,6 +93,8 @@ class Syncer:
         self._chunk_tokens = chunk_tokens
         self._overlap_tokens = overlap_tokens
         self._file_timeout_s = file_timeout_s
+        self._ocr = ocr or OcrOptions()
+        self._ocr_page_timeout_s = ocr_page_timeout_s
         self._batch_chunks = batch_chunks  # gathered across files before one embedding pass
         self._progress = progress
         self._report_failed: list[FileFailure] = []
@@ -112,7 +122,12 @@ class Syncer:
         if todo:
             self._warm_up = _start_warm_up(self._store)
             pending: list[_Pending] = []
-            with ParsePool(timeout_s=self._file_timeout_s) as pool:
+            with ParsePool(
+                timeout_s=self._file_timeout_s,
+                ocr=self._ocr,
+                ocr_page_timeout_s=self._ocr_page_timeout_s,
+                on_ocr_page=self._on_ocr_page,
+            ) as pool:
                 for result in pool.parse_all((c.path, c.path) for c in todo):
                     item = self._prepare(result, by_path[result.path])
                     if item is not None:
@@ -134,11 +149,24 @@ class Syncer:
             warnings=tuple(self._warnings),
         )
 
-    def _emit(self, stage: str, path: str = "") -> None:
+    def _emit(
+        self, stage: str, path: str = "", *, pages: tuple[int, int] = (0, 0), embedded: int = 0
+    ) -> None:
+        """Report progress; EMBEDDED counts the chunks of the batch in hand embedded so far."""
         if self._progress is not None:
             self._progress(
-                ProgressEvent(stage, self._files_done, self._files_total, self._chunks_added, path)
+                ProgressEvent(
+                    stage,
+                    self._files_done,
+                    self._files_total,
+                    self._chunks_added + embedded,
+                    path,
+                    *pages,
+                )
             )
+
+    def _on_ocr_page(self, path: str, done: int, total: int) -> None:
+        self._emit("ocr", path, pages=(done, total))
 
     def _prepare(self, result: ParseResult, candidate: Candidate) -> _Pending | None:
         if result.document is None:
@@ -149,8 +177,9 @@ class Syncer:
             # The file changed after it was planned: record the bytes that were parsed, so
             # a stored text never carries another version's hash.
             candidate = Candidate(candidate.path, document.size, document.sha256)
-        self._warnings.extend(f"{candidate.path}: {w}" for w in document.warnings)
+        warnings = list(document.warnings)
         if self._before_first_file is not None:
+            self._emit("load", candidate.path)  # the embedder loads: seconds on a cold start
             self._before_first_file()  # e.g. check and record the fingerprint, once
             self._before_first_file = None
         embedder = self._embedder
@@ -172,13 +201,14 @@ class Syncer:
         sample = " ".join(c.text for c in chunks[:20])
         ratio = embedder.unknown_token_ratio(sample)
         if ratio > UNKNOWN_TOKEN_WARN_RATIO:
-            self._warnings.append(
-                f"{candidate.path}: {ratio:.0%} of its tokens are unknown to the embedder "
+            warnings.append(
+                f"{ratio:.0%} of its tokens are unknown to the embedder "
                 f"{embedder.name}; vector search will be weak on it (keyword search still "
                 "works); a multilingual embedder fixes this"
             )
+        self._warnings.extend(f"{candidate.path}: {w}" for w in warnings)
         self._emit("parse", candidate.path)
-        return _Pending(candidate, chunks, document.pages)
+        return _Pending(candidate, chunks, document.pages, document.ocr_pages, tuple(warnings))
 
     def _fail(self, path: str, reason: str) -> None:
         self._report_failed.append(FileFailure(path, reason))
@@ -204,11 +234,9 @@ class Syncer:
     def _flush(self, pending: list[_Pending]) -> Iterable[str]:
         if not pending:
             return []
-        embedder = self._embedder
         texts = [c.text for p in pending for c in p.chunks]
-        self._emit("embed")
         indexed = [indexed_text(c.text, self._context(p, c)) for p in pending for c in p.chunks]
-        vectors = embedder.embed_passages(indexed)  # batched by similar token counts
+        vectors = self._embed(indexed)
         # One vector-store write for the whole batch (each call costs tens of ms); files are
         # recorded in the catalog only after it, so a crash in between leaves them unrecorded
         # and the next run redoes them (their old chunks are deleted first, as here).
@@ -229,6 +257,19 @@ class Syncer:
             offset += n
             done.append(item.candidate.path)
         return done
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        """Embed TEXTS in slices of similar length, reporting progress after each."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), EMBED_SLICE):
+            self._emit("embed", embedded=start)
+            part = order[start : start + EMBED_SLICE]
+            for i, vector in zip(
+                part, self._embedder.embed_passages([texts[i] for i in part]), strict=True
+            ):
+                vectors[i] = vector
+        return vectors
 
     def _context(self, item: _Pending, chunk: Chunk) -> str:
         key = (item.title, chunk.heading)
@@ -253,6 +294,7 @@ class Syncer:
                 c.heading,
                 c.text,
                 " ".join(keyword_tokens(text)),
+                c.ocr,
             )
             for cid, c, text in zip(ids, item.chunks, indexed, strict=True)
         ]
@@ -265,6 +307,8 @@ class Syncer:
                 item.pages,
                 time.time(),
                 "ok",
+                ocr_pages=item.ocr_pages,
+                warnings=item.warnings,
             ),
             records,
         )
@@ -291,6 +335,8 @@ def _metadatas(item: _Pending) -> list[dict[str, str | int]]:
             meta["page"] = c.page
         if c.heading:
             meta["heading"] = c.heading
+        if c.ocr:
+            meta["ocr"] = 1
         metadatas.append(meta)
     return metadatas
 

@@ -59,6 +59,7 @@ def chunk_document(
                     page=section.page,
                     heading=section.heading,
                     tokens=tokens,
+                    ocr=section.ocr,
                 )
             )
     return chunks

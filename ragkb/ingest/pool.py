@@ -1,7 +1,8 @@
 """Parse files in a child process, ahead of the embedder, with a time and memory limit.
 
 A parser that hangs, crashes or eats memory takes down only the child: the file is
-reported and a fresh child carries on with the next one.
+reported and a fresh child carries on with the next one. OCR reports each page it reads
+back to the parent, which draws it and gives the file ocr_page_timeout_s more per page.
 """
 
 from __future__ import annotations
@@ -9,21 +10,30 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import queue
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 from ragkb.errors import DocumentError
 from ragkb.ingest.documents.reasons import CRASHED
+from ragkb.ingest.documents.scans import OcrOptions
 from ragkb.types import Document
 
 # Address-space cap for the parsing child; a PDF needing more than this is reported.
 PARSE_MEMORY_LIMIT_BYTES = 4 * 1024**3
 _LOOKAHEAD = 2  # files parsed ahead of the one being embedded; keeps memory flat
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_POLL_S = 0.25  # how often the parent looks at the child's page reports while it waits
 _Parsed = tuple[Document | None, str | None]
+# (display path, pages read, pages to read, when): what the child says as OCR goes on.
+PageReport = tuple[str, int, int, float]
+OnOcrPage = Callable[[str, int, int], None]
+_reports: Any = None  # the child's end of the page-report queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +46,13 @@ class ParseResult:
     reason: str | None
 
 
-def _init_child(parent_pid: int) -> None:
-    """Cap the child's memory, and make it die with the ingest that started it."""
+def _init_child(parent_pid: int, reports: Any) -> None:
+    """Cap the child's memory, make it die with the ingest that started it, and keep the
+    queue it reports OCR pages on."""
     import resource
+
+    global _reports
+    _reports = reports
 
     # Some platforms refuse; the time limit still applies there.
     with contextlib.suppress(ValueError, OSError):
@@ -74,11 +88,15 @@ def _die_with(parent_pid: int) -> None:
     threading.Thread(target=watch, name="ragkb-parent-watch", daemon=True).start()
 
 
-def _parse(path: str, display_path: str) -> _Parsed:
+def _parse(path: str, display_path: str, ocr: OcrOptions) -> _Parsed:
     from ragkb.ingest.documents import load_document
 
+    def on_page(done: int, total: int) -> None:
+        if _reports is not None:
+            _reports.put((display_path, done, total, time.monotonic()))
+
     try:
-        return load_document(path, display_path=display_path), None
+        return load_document(path, display_path=display_path, ocr=ocr, on_page=on_page), None
     except DocumentError as exc:
         return None, exc.reason
     except MemoryError:
@@ -92,17 +110,30 @@ def _parse(path: str, display_path: str) -> _Parsed:
 class ParsePool:
     """A one-process pool that parses up to _LOOKAHEAD files ahead."""
 
-    def __init__(self, *, timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        ocr: OcrOptions | None = None,
+        ocr_page_timeout_s: float = 60.0,
+        on_ocr_page: OnOcrPage | None = None,
+    ) -> None:
         self._timeout_s = timeout_s
+        self._ocr = ocr or OcrOptions()
+        self._page_timeout_s = ocr_page_timeout_s
+        self._on_ocr_page = on_ocr_page
+        self._context = multiprocessing.get_context("spawn")
+        self._reports: Any = None
         self._executor: ProcessPoolExecutor | None = None
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            self._reports = self._context.Queue()
             self._executor = ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=self._context,
                 initializer=_init_child,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), self._reports),
             )
         return self._executor
 
@@ -116,6 +147,8 @@ class ParsePool:
             process.kill()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
+        self._reports.close()
+        self._reports = None
 
     def __enter__(self) -> ParsePool:
         return self
@@ -130,21 +163,54 @@ class ParsePool:
         while todo or pending:
             while todo and len(pending) < _LOOKAHEAD:
                 path, shown = todo.popleft()
-                pending.append((path, shown, self._pool().submit(_parse, path, shown)))
+                job = self._pool().submit(_parse, path, shown, self._ocr)
+                pending.append((path, shown, job))
             path, shown, job = pending.popleft()
             try:
-                document, reason = job.result(timeout=self._timeout_s)
+                document, reason = self._wait(job, shown)
             except (TimeoutError, BrokenProcessPool) as exc:
                 # The child hung or died on this file (the one it was working on: it parses
                 # in order); start a fresh one for the files queued behind it.
                 document = None
-                reason = (
-                    f"timed out (parsing took over {self._timeout_s:g} s)"
-                    if isinstance(exc, TimeoutError)
-                    else CRASHED
-                )
+                reason = str(exc) if isinstance(exc, TimeoutError) else CRASHED
                 self.close()
                 for queued_path, queued_shown, _ in reversed(pending):
                     todo.appendleft((queued_path, queued_shown))
                 pending.clear()
             yield ParseResult(path, shown, document, reason)
+
+    def _wait(self, job: Future[_Parsed], shown: str) -> _Parsed:
+        """Wait for JOB: timeout_s, and ocr_page_timeout_s more for every page OCR reads.
+
+        Raises TimeoutError, its message the reason the file failed.
+        """
+        deadline = time.monotonic() + self._timeout_s
+        page: tuple[int, int] | None = None  # the OCR page being read, of how many
+        while True:
+            try:
+                return job.result(timeout=_POLL_S)
+            except TimeoutError:  # concurrent.futures.TimeoutError is this one since 3.11
+                pass
+            for path, done, total, when in self._drain():
+                if path != shown:
+                    continue
+                page = (done + 1, total) if done < total else None
+                if self._on_ocr_page is not None:
+                    self._on_ocr_page(path, done, total)
+                deadline = max(deadline, when + self._page_timeout_s)
+            if time.monotonic() > deadline:
+                if page is not None:
+                    raise TimeoutError(
+                        f"timed out (OCR of page {page[0]} of {page[1]} took over "
+                        f"{self._page_timeout_s:g} s; see ocr_page_timeout_s)"
+                    )
+                raise TimeoutError(f"timed out (parsing took over {self._timeout_s:g} s)")
+
+    def _drain(self) -> list[PageReport]:
+        out: list[PageReport] = []
+        while self._reports is not None:
+            try:
+                out.append(self._reports.get_nowait())
+            except queue.Empty:
+                break
+        return out

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ragkb.index.manifest import Fingerprint, check_fingerprint
 from ragkb.ingest.apply import Syncer
 from ragkb.ingest.discover import discover
+from ragkb.ingest.documents.scans import OcrOptions
 from ragkb.ingest.lock import acquire_lock
 from ragkb.ingest.plan import SyncPlan, plan_sync
 from ragkb.types import IngestReport
@@ -34,6 +35,8 @@ class IngestOptions:
     file_timeout_s: float
     batch_chunks: int
     prune: bool
+    ocr: OcrOptions
+    ocr_page_timeout_s: float
 
     @classmethod
     def from_settings(cls, ingest: IngestSettings, chunking: ChunkingSettings) -> IngestOptions:
@@ -45,6 +48,8 @@ class IngestOptions:
             file_timeout_s=ingest.file_timeout_s,
             batch_chunks=ingest.batch_chunks,
             prune=ingest.prune,
+            ocr=OcrOptions(mode=ingest.ocr, engine=ingest.ocr_engine, dpi=ingest.ocr_dpi),
+            ocr_page_timeout_s=ingest.ocr_page_timeout_s,
         )
 
 
@@ -93,6 +98,8 @@ def run_ingest(
             chunk_tokens=options.chunk_tokens,
             overlap_tokens=options.overlap_tokens,
             file_timeout_s=options.file_timeout_s,
+            ocr=options.ocr,
+            ocr_page_timeout_s=options.ocr_page_timeout_s,
             batch_chunks=options.batch_chunks,
             progress=progress,
         )

@@ -176,6 +176,7 @@ def _distinct_hits(
                 score=round(score, 6),
                 distance=None if distance is None else round(distance, 6),
                 rank=len(hits) + 1,
+                ocr=record.ocr,
             )
         )
     return tuple(hits)

@@ -263,6 +263,7 @@ def _quotes(ranked: Sequence[_Sentence], max_quotes: int) -> tuple[Evidence, ...
                 start=start,
                 end=end,
                 trimmed=end < sentence_end,
+                ocr=hit.ocr,
             )
         )
         if len(picked) >= max_quotes:

@@ -14,7 +14,17 @@ from ragkb.config import Settings
 
 
 @app.command()
-@with_settings("kb", "metric", "prune", "chunk_tokens", "overlap_tokens", "embedder", logs=True)
+@with_settings(
+    "kb",
+    "metric",
+    "prune",
+    "chunk_tokens",
+    "overlap_tokens",
+    "embedder",
+    "ocr",
+    "ocr_engine",
+    logs=True,
+)
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files or folders to ingest.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,

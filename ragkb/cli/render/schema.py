@@ -43,6 +43,7 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
         "distance": hit.distance,
         "text": hit.text,
         "chunk_id": hit.chunk_id,
+        "ocr": hit.ocr,
     }
 
 
@@ -72,6 +73,7 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
         "quote": e.quote,
         "start": e.start,
         "end": e.end,
+        "ocr": e.ocr,
     }
 
 
@@ -153,6 +155,8 @@ def file_dict(record: FileRecord) -> dict[str, Any]:
         "size_bytes": record.size,
         "file_hash": record.file_hash,
         "ingested_at": record.ingested_at,
+        "ocr_pages": record.ocr_pages,
+        "warnings": list(record.warnings),
     }
 
 

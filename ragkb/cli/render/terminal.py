@@ -86,7 +86,12 @@ def print_hits(console: Console, query: str, metric: str, mode: str, retrieval: 
 
 
 def _label(hit: Hit) -> str:
-    return location(shown_path(hit.source), hit.page, hit.heading)
+    return _where(hit.source, hit.page, hit.heading, ocr=hit.ocr)
+
+
+def _where(source: str, page: int | None, section: str | None, *, ocr: bool) -> str:
+    """Name a source; OCR text is marked, since it may hold misread words."""
+    return location(shown_path(source), page, section) + (" [OCR]" if ocr else "")
 
 
 def _preview(text: str, limit: int = 400) -> str:
@@ -123,14 +128,14 @@ def print_evidence(console: Console, evidence: Sequence[Evidence]) -> None:
         return
     console.print("\n[bold]Evidence[/bold]")
     for e in evidence:
-        where = location(shown_path(e.source), e.page, e.section)
+        where = _where(e.source, e.page, e.section, ocr=e.ocr)
         quote = " ".join(e.quote.split()) + ("…" if e.trimmed else "")
         console.print(f"  [italic]“{safe(quote)}”[/italic]\n    [dim]— {safe(where)}[/dim]")
 
 
 def print_lead(console: Console, lead: Evidence) -> None:
     """Print the lead line: the documents' own sentence that best answers, before the model's."""
-    where = location(shown_path(lead.source), lead.page, lead.section)
+    where = _where(lead.source, lead.page, lead.section, ocr=lead.ocr)
     quote = " ".join(lead.quote.split()) + ("…" if lead.trimmed else "")
     console.print(f"[bold]“{safe(quote)}”[/bold]\n  [dim]— {safe(where)}[/dim]")
     console.print()

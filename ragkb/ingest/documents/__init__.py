@@ -1,4 +1,4 @@
-"""Load PDF, DOCX, TXT and Markdown files into Documents of text Sections."""
+"""Load PDF, DOCX, TXT, Markdown and image files into Documents of text Sections."""
 
 from __future__ import annotations
 
@@ -8,16 +8,30 @@ from pathlib import Path
 
 from ragkb.errors import DocumentError
 from ragkb.ingest.documents.docx import load_docx
+from ragkb.ingest.documents.ocr import OnPage
 from ragkb.ingest.documents.pdf import load_pdf
 from ragkb.ingest.documents.reasons import EMPTY, NOT_FOUND
+from ragkb.ingest.documents.scans import IMAGE_SUFFIXES, OcrOptions, load_image
 from ragkb.ingest.documents.text import load_text
 from ragkb.types import Document
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".pdf", ".docx", ".txt", ".md", ".markdown"})
+SUPPORTED_SUFFIXES: frozenset[str] = (
+    frozenset({".pdf", ".docx", ".txt", ".md", ".markdown"}) | IMAGE_SUFFIXES
+)
 
 
-def load_document(path: str | Path, *, display_path: str | None = None) -> Document:
-    """Read one supported file into a Document, or raise DocumentError saying why not."""
+def load_document(
+    path: str | Path,
+    *,
+    display_path: str | None = None,
+    ocr: OcrOptions | None = None,
+    on_page: OnPage | None = None,
+) -> Document:
+    """Read one supported file into a Document, or raise DocumentError saying why not.
+
+    OCR (see OcrOptions) reads image files and PDF pages without a usable text layer;
+    ON_PAGE(done, total) is called as it goes, since it takes seconds a page.
+    """
     file = Path(path)
     shown = display_path or str(path)
     suffix = file.suffix.lower()
@@ -33,8 +47,11 @@ def load_document(path: str | Path, *, display_path: str | None = None) -> Docum
         raise DocumentError(shown, f"cannot read ({exc.strerror or exc})") from exc
     if not data:
         raise DocumentError(shown, EMPTY)
+    ocr = ocr or OcrOptions()
     if suffix == ".pdf":
-        document = load_pdf(data, shown)
+        document = load_pdf(data, shown, ocr, on_page)
+    elif suffix in IMAGE_SUFFIXES:
+        document = load_image(data, shown, ocr, on_page)
     elif suffix == ".docx":
         document = load_docx(data, shown)
     else:

@@ -13,7 +13,16 @@ from ragkb.ingest.documents.cleaning import (
     runs_words_together,
     strip_page_number,
 )
-from ragkb.ingest.documents.reasons import CORRUPT_PDF, ENCRYPTED, GLYPH_NAMES, NO_TEXT
+from ragkb.ingest.documents.ocr import OcrUnavailable, OnPage
+from ragkb.ingest.documents.reasons import (
+    CORRUPT_PDF,
+    ENCRYPTED,
+    GLYPH_NAMES,
+    NO_TEXT,
+    NO_TEXT_EVEN_OCR,
+    NO_TEXT_OCR_OFF,
+)
+from ragkb.ingest.documents.scans import OcrOptions, needs_ocr, ocr_pdf_pages, page_ranges
 from ragkb.types import Document, Section
 
 if TYPE_CHECKING:
@@ -32,11 +41,15 @@ _MALFORMED_PDF_ERRORS = (
 )
 
 
-def load_pdf(data: bytes, shown: str) -> Document:
-    """Read a PDF into one Section per page that has real text."""
+def load_pdf(
+    data: bytes, shown: str, ocr: OcrOptions | None = None, on_page: OnPage | None = None
+) -> Document:
+    """Read a PDF into one Section per page that has text: its text layer, or OCR's reading
+    of its image where the layer is missing, too thin or glyph names (see OcrOptions)."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
+    ocr = ocr or OcrOptions()
     # pypdf logs font-parsing advice ("fontTools is required...") and, at ERROR, the
     # robustness fixes it applied ("Advanced encoding ... not implemented yet"): none of it
     # means anything to a user, and what matters about a page is reported as a warning below.
@@ -52,40 +65,133 @@ def load_pdf(data: bytes, shown: str) -> Document:
     except (PyPdfError, *_MALFORMED_PDF_ERRORS) as exc:
         raise DocumentError(shown, CORRUPT_PDF) from exc
 
-    sections: list[Section] = []
-    warnings: list[str] = []
+    by_page: dict[int, Section] = {}
+    skipped = _SkippedPages()
     failures: list[Exception] = []
-    junk_pages = 0
     glued_pages: list[int] = []
     for number, page in enumerate(pages, start=1):
+        if ocr.mode == "force":
+            skipped.add(_FOR_OCR, number)
+            continue
         try:
             raw = page.extract_text()
         except Exception as exc:  # one bad page must not lose the rest of the file
             failures.append(exc)
-            warnings.append(
-                f"page {number}: text extraction failed ({type(exc).__name__}); skipped"
-            )
+            skipped.add(f"text extraction failed ({type(exc).__name__})", number)
             continue
         text = strip_page_number(clean_pdf_text(raw or "", pages=len(pages)), number)
-        if not text:
-            continue
         if is_glyph_junk(text):
-            junk_pages += 1
-            warnings.append(f"page {number}: glyph names instead of text; skipped")
+            skipped.add(_GLYPH_PAGE, number)
+            continue
+        if needs_ocr(text):
+            skipped.add(_NO_LAYER, number)
+            if text:
+                by_page[number] = Section(text=text, page=number)  # unless OCR reads more
             continue
         if runs_words_together(text):
             glued_pages.append(number)
-        sections.append(Section(text=text, page=number))
+        by_page[number] = Section(text=text, page=number)
 
+    warnings: list[str] = []
     if glued_pages:
-        warnings.extend(_respace_pages(data, sections, glued_pages, pages=len(pages)))
+        warnings.extend(_respace_pages(data, by_page, glued_pages, pages=len(pages)))
+    ocr_pages, ocr_failure = 0, None
+    if ocr.enabled and skipped.pages:
+        ocr_pages, ocr_failure = _read_by_ocr(
+            data, skipped, by_page, ocr, pages=len(pages), on_page=on_page
+        )
+    warnings.extend(skipped.warnings(ocr_ran=ocr_pages > 0, ocr_failure=ocr_failure, kept=by_page))
+    sections = [by_page[n] for n in sorted(by_page)]
     if not sections:
         if failures and len(failures) == len(pages):
             raise DocumentError(shown, CORRUPT_PDF) from failures[0]
-        raise DocumentError(shown, GLYPH_NAMES if junk_pages else NO_TEXT)
+        if ocr_failure:
+            raise DocumentError(shown, f"{NO_TEXT} ({ocr_failure})")
+        if ocr_pages:
+            raise DocumentError(shown, NO_TEXT_EVEN_OCR)
+        if _GLYPH_PAGE in skipped.by_reason:
+            raise DocumentError(shown, GLYPH_NAMES)
+        raise DocumentError(shown, NO_TEXT if ocr.enabled else NO_TEXT_OCR_OFF)
     return Document(
-        path=shown, kind="pdf", sections=tuple(sections), pages=len(pages), warnings=tuple(warnings)
+        path=shown,
+        kind="pdf",
+        sections=tuple(sections),
+        pages=len(pages),
+        warnings=tuple(warnings),
+        ocr_pages=ocr_pages,
     )
+
+
+_GLYPH_PAGE = "glyph names instead of text"
+_NO_LAYER = "no text layer"
+_FOR_OCR = "read by OCR (ocr = force)"
+
+
+class _SkippedPages:
+    """Pages whose text layer could not be used, by reason: the pages OCR reads, and then
+    one warning per reason for those it could not ("pages 2-22: glyph names instead of
+    text; skipped"), not one per page."""
+
+    def __init__(self) -> None:
+        self.by_reason: dict[str, list[int]] = {}
+        self.recovered: set[int] = set()  # read by OCR after all
+
+    def add(self, reason: str, number: int) -> None:
+        self.by_reason.setdefault(reason, []).append(number)
+
+    @property
+    def pages(self) -> list[int]:
+        return sorted({n for numbers in self.by_reason.values() for n in numbers})
+
+    def warnings(
+        self, *, ocr_ran: bool, ocr_failure: str | None, kept: dict[int, Section]
+    ) -> list[str]:
+        """One line per reason, naming the pages that were lost."""
+        out = []
+        for reason, numbers in self.by_reason.items():
+            lost = [n for n in numbers if n not in self.recovered and n not in kept]
+            if not lost or (ocr_ran and reason in (_NO_LAYER, _FOR_OCR)):
+                continue  # pages that OCR found blank lose nothing
+            if ocr_failure:
+                tail = f"not read ({ocr_failure})"
+            elif reason == _NO_LAYER:
+                tail = "skipped (scanned? ocr = off)"
+            elif ocr_ran:
+                tail = "OCR found no text there either; skipped"
+            else:
+                tail = "skipped"
+            out.append(f"{page_ranges(lost)}: {reason}; {tail}")
+        return out
+
+
+def _read_by_ocr(
+    data: bytes,
+    skipped: _SkippedPages,
+    by_page: dict[int, Section],
+    ocr: OcrOptions,
+    *,
+    pages: int,
+    on_page: OnPage | None,
+) -> tuple[int, str | None]:
+    """OCR the skipped pages into BY_PAGE where OCR reads more than the text layer had.
+
+    Returns how many pages were recognised, and why OCR could not run (None when it ran).
+    """
+    numbers = skipped.pages
+    try:
+        for number, text in ocr_pdf_pages(data, numbers, ocr, pages=pages, on_page=on_page):
+            layer = by_page.get(number)
+            if text and (layer is None or len(text) > len(layer.text)):
+                by_page[number] = Section(text=text, page=number, ocr=True)
+                skipped.recovered.add(number)
+    except OcrUnavailable as exc:
+        return 0, f"cannot run OCR: {exc}"
+    except MemoryError:
+        raise
+    except Exception as exc:  # pdfium failing on a page pypdf could open: keep the layer
+        log.info("OCR failed: %s", exc)
+        return 0, f"OCR failed: {type(exc).__name__}"
+    return len(numbers), None
 
 
 def _reread_with_pdfminer(data: bytes, numbers: list[int]) -> dict[int, str]:
@@ -126,7 +232,7 @@ def _decrypt_with_empty_password(reader: PdfReader, shown: str) -> None:
 
 
 def _respace_pages(
-    data: bytes, sections: list[Section], glued_pages: list[int], *, pages: int
+    data: bytes, by_page: dict[int, Section], glued_pages: list[int], *, pages: int
 ) -> list[str]:
     """Replace, in place, pages whose words pypdf ran together by pdfminer's reading.
 
@@ -134,13 +240,12 @@ def _respace_pages(
     """
     reread = _reread_with_pdfminer(data, glued_pages)
     fixed = 0
-    for index, section in enumerate(sections):
-        text = reread.get(section.page or 0)
-        if text is None:
+    for number, text in reread.items():
+        if number not in by_page:
             continue
-        text = strip_page_number(clean_pdf_text(text, pages=pages), section.page or 0)
+        text = strip_page_number(clean_pdf_text(text, pages=pages), number)
         if text and not runs_words_together(text):
-            sections[index] = Section(text=text, page=section.page)
+            by_page[number] = Section(text=text, page=number)
             fixed += 1
     if fixed == len(glued_pages):
         return []
