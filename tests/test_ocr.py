@@ -203,7 +203,9 @@ def test_only_pages_without_text_are_read_by_ocr(make_pdf: MakeFile, tmp_path: P
 def test_glyph_name_page_goes_to_ocr_and_says_what_it_found(make_glyph_name_pdf: MakeFile) -> None:
     # pdfium draws nothing for this fixture's unembedded /gNN glyphs, so OCR sees a blank
     # page: the warning says OCR was tried (real glyph-name PDFs embed their glyphs).
-    path = make_glyph_name_pdf("mixed.pdf", ["Real text on the first page.", "Junk", "Junk"], {2, 3})
+    path = make_glyph_name_pdf(
+        "mixed.pdf", ["Real text on the first page.", "Junk", "Junk"], {2, 3}
+    )
 
     doc = load_document(path)
 
@@ -244,3 +246,45 @@ def test_missing_engine_is_a_reason_not_a_crash(
     with pytest.raises(DocumentError) as info:
         load_document(path, ocr=OcrOptions(engine="tesseract"))
     assert info.value.reason.startswith("cannot run OCR: tesseract is not installed")
+
+
+# --- through ingest and search ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_scans_are_ingested_searched_and_marked_as_ocr(tmp_path: Path) -> None:
+    from fakes import make_fake_parts
+
+    from ragkb.config import load_settings
+    from ragkb.kb import KnowledgeBase
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pages = scan_pages(SAMPLES / "rag-intro-zh.pdf")
+    image_pdf(pages, docs / "rag-scan.pdf")
+    pages[0].save(docs / "page-one.png")
+    (docs / "notes.txt").write_text("Plain notes about gardening and tomatoes.\n")
+    settings = load_settings({})
+    kb = KnowledgeBase(settings, parts=make_fake_parts(settings))
+    events = []
+
+    report = kb.ingest([str(docs)], progress=events.append)
+
+    assert report.failed == ()
+    assert len(report.added) == 3
+    stages = [e.stage for e in events]
+    assert stages[0] == "parse" and events[0].files_total == 3
+    assert "load" in stages and stages.index("load") < stages.index("embed")
+    ocr = [(e.path, e.pages_done, e.pages_total) for e in events if e.stage == "ocr"]
+    assert (str(docs / "rag-scan.pdf"), 0, 3) in ocr and (str(docs / "page-one.png"), 0, 1) in ocr
+    files = {r.path: r for r in kb.files()}
+    assert files[str(docs / "rag-scan.pdf")].ocr_pages == 3
+    assert files[str(docs / "page-one.png")].ocr_pages == 1
+    assert files[str(docs / "notes.txt")].ocr_pages == 0
+    hits = kb.search("每块约五百个字 相邻文本块之间重叠五十个字", mode="keyword")
+    assert hits and hits[0].ocr
+    # The PNG is page 1 of the scan: one of the two stands for both (same text, one hit).
+    assert hits[0].source in {str(docs / "rag-scan.pdf"), str(docs / "page-one.png")}
+    assert hits[0].page in (1, None)
+    garden = kb.search("gardening tomatoes", mode="keyword")
+    assert garden[0].source == str(docs / "notes.txt") and not garden[0].ocr

@@ -25,7 +25,7 @@ HANG_MARK = "hang"
 CRASH_MARK = "crash"
 
 
-def parse_or_hang(path: str, display_path: str):
+def parse_or_hang(path: str, display_path: str, ocr):
     """Stand-in for pool._parse, run in the child: sleep on a file named *hang*, else parse."""
     from pathlib import Path
 
@@ -39,7 +39,7 @@ def parse_or_hang(path: str, display_path: str):
 
         os.kill(os.getpid(), signal.SIGKILL)  # as a segfault in a C parser would end it
 
-    return _parse(path, display_path)
+    return _parse(path, display_path, ocr)
 
 
 def parse(files: list[Path], *, timeout_s: float = 60.0):
@@ -124,3 +124,32 @@ def test_a_parser_that_dies_is_reported_at_once_and_the_next_file_parsed(
     assert time.monotonic() - started < 30  # not after the time limit
     assert [r.reason for r in results] == [None, pool_module.CRASHED, None]
     assert "fresh child" in text_of(results[2])
+
+
+@pytest.mark.slow
+def test_ocr_pages_are_reported_and_each_gets_its_own_time_limit(tmp_path: Path) -> None:
+    from test_ocr import SAMPLES, image_pdf, scan_pages
+
+    from ragkb.ingest.documents.scans import OcrOptions
+
+    scan = image_pdf(scan_pages(SAMPLES / "tracing-handbook.pdf"), tmp_path / "scan.pdf")
+    reports: list[tuple[str, int, int]] = []
+
+    # Reading 7 pages at 300 dpi takes about 17 s here, twice the file's own limit: each
+    # page has ocr_page_timeout_s instead.
+    with ParsePool(
+        timeout_s=8,
+        ocr=OcrOptions(dpi=300),
+        ocr_page_timeout_s=30,
+        on_ocr_page=lambda *report: reports.append(report),
+    ) as pool:
+        [result] = list(pool.parse_all([(str(scan), "scan.pdf")]))
+    with ParsePool(timeout_s=30, ocr_page_timeout_s=0.2) as pool:
+        [slow] = list(pool.parse_all([(str(scan), "scan.pdf")]))
+
+    assert result.document is not None and result.document.ocr_pages == 7
+    # The last report ("7 of 7 read") may arrive after the result, which does not wait for it.
+    assert reports[:7] == [("scan.pdf", n, 7) for n in range(7)]
+    assert reports[7:] in ([], [("scan.pdf", 7, 7)])
+    assert slow.document is None
+    assert slow.reason == "timed out (OCR of page 1 of 7 took over 0.2 s; see ocr_page_timeout_s)"

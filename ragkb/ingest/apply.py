@@ -121,6 +121,7 @@ class Syncer:
         done_ok: set[str] = set()
         if todo:
             self._warm_up = _start_warm_up(self._store)
+            self._emit("parse")  # the bar shows the files to do before the first is read
             pending: list[_Pending] = []
             with ParsePool(
                 timeout_s=self._file_timeout_s,

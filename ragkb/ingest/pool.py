@@ -180,7 +180,7 @@ class ParsePool:
             yield ParseResult(path, shown, document, reason)
 
     def _wait(self, job: Future[_Parsed], shown: str) -> _Parsed:
-        """Wait for JOB: timeout_s, and ocr_page_timeout_s more for every page OCR reads.
+        """Wait for JOB: timeout_s, except that each page OCR reads has ocr_page_timeout_s.
 
         Raises TimeoutError, its message the reason the file failed.
         """
@@ -188,16 +188,20 @@ class ParsePool:
         page: tuple[int, int] | None = None  # the OCR page being read, of how many
         while True:
             try:
-                return job.result(timeout=_POLL_S)
+                parsed = job.result(timeout=_POLL_S)
             except TimeoutError:  # concurrent.futures.TimeoutError is this one since 3.11
-                pass
+                parsed = None
             for path, done, total, when in self._drain():
                 if path != shown:
                     continue
-                page = (done + 1, total) if done < total else None
                 if self._on_ocr_page is not None:
                     self._on_ocr_page(path, done, total)
-                deadline = max(deadline, when + self._page_timeout_s)
+                # While OCR reads pages, each gets its own limit; after the last one, the
+                # rest of the file gets the file's.
+                page = (done + 1, total) if done < total else None
+                deadline = when + (self._page_timeout_s if page else self._timeout_s)
+            if parsed is not None:
+                return parsed
             if time.monotonic() > deadline:
                 if page is not None:
                     raise TimeoutError(

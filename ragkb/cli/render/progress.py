@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -12,6 +14,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from ragkb.cli.render.controls import without_controls
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,9 +58,22 @@ class IngestProgress:
             completed=event.files_done,
             chunks=event.chunks_done,
             rate=rate,
-            description=event.stage,
+            description=stage_text(event),
         )
 
     def __exit__(self, *exc: object) -> None:
         if self._enabled:
             self._bar.stop()
+
+
+def stage_text(event: ProgressEvent) -> str:
+    """Say what the ingest is doing now, in words."""
+    if event.stage == "ocr":
+        name = escape(without_controls(PurePath(event.path).name))
+        return (
+            f"OCR page {min(event.pages_done + 1, event.pages_total)}/{event.pages_total} of {name}"
+        )
+    return _STAGES.get(event.stage, event.stage)
+
+
+_STAGES = {"parse": "reading", "load": "loading embedder", "embed": "embedding"}
