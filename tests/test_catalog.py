@@ -185,3 +185,33 @@ def test_kb_dir_has_catalog_and_list_kb_names(tmp_path: Path) -> None:
     assert has_catalog(kb_dir(home, "alpha"))
     assert not has_catalog(home / "kbs" / "empty")
     assert list_kb_names(home) == ["alpha", "zeta"]
+
+
+def test_a_catalog_written_before_ocr_and_readers_gains_their_columns(kb_folder: Path) -> None:
+    import sqlite3
+
+    kb_folder.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(kb_folder / "catalog.sqlite")
+    old.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files (path TEXT PRIMARY KEY, file_hash TEXT NOT NULL, size INTEGER NOT
+            NULL, chunks INTEGER NOT NULL, pages INTEGER, ingested_at REAL NOT NULL, status
+            TEXT NOT NULL, reason TEXT);
+        CREATE TABLE chunks (chunk_id TEXT PRIMARY KEY, path TEXT NOT NULL, idx INTEGER NOT
+            NULL, page INTEGER, heading TEXT, text TEXT NOT NULL, keywords TEXT NOT NULL);
+        INSERT INTO files VALUES ('/d/a.pdf', 'h', 10, 1, 2, 1.0, 'ok', NULL);
+        INSERT INTO chunks VALUES ('c1', '/d/a.pdf', 0, 1, NULL, 'Old text.', 'old text');
+        """
+    )
+    old.commit()
+    old.close()
+
+    catalog = Catalog(kb_folder)
+    (record,) = catalog.files()
+    (chunk,) = catalog.file_chunks("/d/a.pdf")
+
+    assert (record.ocr_pages, record.warnings, record.reader) == (0, (), 1)
+    assert (chunk.text, chunk.ocr) == ("Old text.", False)
+    catalog.set_reader("/d/a.pdf", 2)
+    assert catalog.file("/d/a.pdf").reader == 2  # type: ignore[union-attr]

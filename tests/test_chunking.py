@@ -222,18 +222,32 @@ def test_chunks_are_slices_of_their_section_and_carry_its_place(
 
 
 def test_table_sections_split_only_between_rows(tokenizer: SentenceTransformerEmbedder) -> None:
-    rows = [f"row {i} | model all-MiniLM-L6-v2 | 384 dims. score 0.{i} | ok" for i in range(60)]
+    rows = [f"| row {i} | model all-MiniLM-L6-v2 | 384 dims. score 0.{i} | ok |" for i in range(60)]
     text = "\n".join(rows)
     chunks = chunk(tokenizer, Section(text, is_table=True, page=3), chunk_tokens=50)
     assert len(chunks) > 1
     assert_within_limit(tokenizer, chunks, 50)
-    assert_tiles(text, chunks)
     for piece in chunks:
         assert piece.page == 3
         assert all(line in rows for line in piece.text.split("\n"))
     # The same text as prose would be cut at the ". " inside rows.
     prose = chunk(tokenizer, Section(text), chunk_tokens=50)
     assert any(line not in rows for piece in prose for line in piece.text.split("\n"))
+
+
+def test_table_header_is_repeated_in_every_chunk(tokenizer: SentenceTransformerEmbedder) -> None:
+    header = "| Product | Unit price (EUR) | Stock |"
+    rows = [f"| widget-{i:02d} | {10 + i}.50 | {100 - i} |" for i in range(40)]
+    text = "\n".join([header, *rows])
+
+    chunks = chunk(tokenizer, Section(text, is_table=True), chunk_tokens=60, overlap_tokens=20)
+
+    assert len(chunks) > 2
+    assert_within_limit(tokenizer, chunks, 60)
+    assert all(piece.text.split("\n")[0] == header for piece in chunks)
+    # Every row once, in order, none cut and none repeated (the header stands in for overlap).
+    body = [line for piece in chunks for line in piece.text.split("\n")[1:]]
+    assert body == rows
 
 
 # -- overlap ----------------------------------------------------------------------------------

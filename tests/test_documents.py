@@ -303,7 +303,7 @@ def test_docx_tables_are_sections_in_document_order(make_docx: MakeFile) -> None
 
     assert [(s.heading, s.is_table, s.text) for s in doc.sections] == [
         ("Results", False, "Before the table."),
-        ("Results", True, "Model | Score\nMiniLM | 0.81"),
+        ("Results", True, "| Model | Score |\n| MiniLM | 0.81 |"),
         ("Results", False, "After the table."),
     ]
 
@@ -320,7 +320,7 @@ def test_docx_merged_cells_appear_once(make_docx: MakeFile) -> None:
     (section,) = load_document(path).sections
 
     assert section.is_table
-    assert section.text == "Span | C\na | b | c"
+    assert section.text == "| Span | C |\n| a | b | c |"
 
 
 def test_docx_without_text_is_empty(make_docx: MakeFile) -> None:

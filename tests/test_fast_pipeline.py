@@ -6,6 +6,7 @@ Fakes test logic only: no embedder, vector store or language model is loaded her
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +15,7 @@ from fakes import FAKE_EMBEDDER_NAME, FakeEmbedder, InMemoryVectorStore, make_fa
 from ragkb.config import load_settings
 from ragkb.errors import EXIT_MISMATCH, StoreMismatchError
 from ragkb.index.catalog import CATALOG_FILE, list_kb_names
+from ragkb.ingest.documents import reader_version
 from ragkb.ingest.documents.reasons import NOT_FOUND
 from ragkb.kb import KnowledgeBase
 from ragkb.query.ask import FOCUSED_MAX_TOKENS
@@ -22,6 +24,7 @@ from ragkb.query.prompting import FOCUSED_SYSTEM_PROMPT, LANGUAGE_RETRY, REFUSAL
 from ragkb.types import DoneEvent, SourcesEvent, TextEvent
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from fakes import ScriptedGenerator
@@ -113,6 +116,39 @@ def test_reingest_is_a_no_op(docs: Path) -> None:
     assert report.chunks_added == report.chunks_removed == 0
     assert kb.parts.embedder.embedded_passages == embedded  # type: ignore[attr-defined]
     assert kb.parts.catalog.chunk_ids() == ids
+    _consistent(kb)
+
+
+def test_a_newer_reader_re_embeds_only_the_files_whose_chunks_change(
+    docs: Path, make_docx: Callable[..., Path]
+) -> None:
+    table = make_docx("prices.docx", [("table", [["Item", "Price"], ["Widget", "12.50"]])])
+    prose = make_docx("prose.docx", [("p", "A Word file with no table at all in it.")])
+    for path in (table, prose):
+        (docs / path.name).write_bytes(path.read_bytes())
+    kb = _kb()
+    kb.ingest([str(docs)])
+    catalog = kb.parts.catalog
+    # As a knowledge base written before DOCX reader 2 (tables as "Item | Price" rows).
+    for name in ("prices.docx", "prose.docx", "cache.txt"):
+        record = catalog.file(str(docs / name))
+        assert record is not None and record.reader == reader_version(record.path)
+        catalog.record_file(replace(record, reader=1), catalog.file_chunks(record.path))
+    old_table = replace(catalog.file_chunks(str(docs / "prices.docx"))[0], text="Item | Price")
+    catalog.record_file(catalog.file(str(docs / "prices.docx")), [old_table])  # type: ignore[arg-type]
+    embedded = kb.parts.embedder.embedded_passages  # type: ignore[attr-defined]
+
+    report = kb.ingest([str(docs)])
+
+    assert report.updated == (str(docs / "prices.docx"),)
+    assert str(docs / "prose.docx") in report.unchanged
+    assert kb.parts.embedder.embedded_passages == embedded + 1  # type: ignore[attr-defined]
+    (chunk,) = catalog.file_chunks(str(docs / "prices.docx"))
+    assert chunk.text == "| Item | Price |\n| Widget | 12.50 |"
+    assert {r.path: r.reader for r in kb.files()} == {
+        r.path: reader_version(r.path) for r in kb.files()
+    }
+    assert kb.ingest([str(docs)]).updated == ()
     _consistent(kb)
 
 

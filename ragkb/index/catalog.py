@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL,
     reason TEXT,
     ocr_pages INTEGER NOT NULL DEFAULT 0,
-    warnings TEXT NOT NULL DEFAULT '[]'
+    warnings TEXT NOT NULL DEFAULT '[]',
+    reader INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY,
@@ -53,9 +54,11 @@ _ADDED_COLUMNS = (
     ("files", "ocr_pages", "INTEGER NOT NULL DEFAULT 0"),
     ("files", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
     ("chunks", "ocr", "INTEGER NOT NULL DEFAULT 0"),
+    ("files", "reader", "INTEGER NOT NULL DEFAULT 1"),
 )
 _FILE_COLUMNS = (
-    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings"
+    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings, "
+    "reader"
 )
 _CHUNK_COLUMNS = "chunk_id, path, idx, page, heading, text, keywords, ocr"
 
@@ -74,12 +77,13 @@ class FileRecord:
     reason: str | None = None
     ocr_pages: int = 0  # pages read by OCR
     warnings: tuple[str, ...] = ()  # what was lost or weak in it, e.g. skipped pages
+    reader: int = 1  # the version of its kind's reader that read it (documents.READERS)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> FileRecord:
         """Build a record from a row of _FILE_COLUMNS."""
-        *head, warnings = row
-        return cls(*head, warnings=tuple(json.loads(warnings or "[]")))
+        *head, warnings, reader = row
+        return cls(*head, warnings=tuple(json.loads(warnings or "[]")), reader=reader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +211,7 @@ class Catalog:
             )
             self._db.execute(
                 f"INSERT OR REPLACE INTO files({_FILE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.path,
                     record.file_hash,
@@ -219,9 +223,24 @@ class Catalog:
                     record.reason,
                     record.ocr_pages,
                     json.dumps(list(record.warnings), ensure_ascii=False),
+                    record.reader,
                 ),
             )
             self._bump()
+
+    @_reported
+    def set_reader(self, path: str, reader: int) -> None:
+        """Record that PATH was read again by reader version READER, its chunks unchanged."""
+        with self._db:
+            self._db.execute("UPDATE files SET reader = ? WHERE path = ?", (reader, path))
+
+    @_reported
+    def file_chunks(self, path: str) -> list[ChunkRecord]:
+        """Return PATH's chunks in order."""
+        rows = self._reader.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE path = ? ORDER BY idx", (path,)
+        )
+        return [ChunkRecord.from_row(row) for row in rows]
 
     @_reported
     def forget_file(self, path: str) -> int:

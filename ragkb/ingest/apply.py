@@ -24,6 +24,7 @@ from ragkb.ingest.chunking import (
     document_title,
     indexed_text,
 )
+from ragkb.ingest.documents import reader_version
 from ragkb.ingest.documents.scans import OcrOptions
 from ragkb.ingest.plan import Candidate
 from ragkb.ingest.pool import ParsePool, ParseResult
@@ -104,6 +105,8 @@ class Syncer:
         self._files_done = 0
         self._files_total = 0
         self._warm_up: threading.Thread | None = None
+        self._rereading: set[str] = set()
+        self._same: list[str] = []  # re-read by a newer reader, and came out the same
 
     def apply(self, plan: SyncPlan) -> IngestReport:
         """Carry out PLAN and return what happened."""
@@ -115,9 +118,10 @@ class Syncer:
             chunks_removed += self._catalog.forget_file(path)
         for failure in plan.failed:
             self._record_failure(failure.path, failure.reason)
-        todo = plan.new + plan.changed
+        todo = plan.new + plan.changed + plan.reread
         self._files_total = len(todo)
         by_path = {c.path: c for c in todo}
+        self._rereading = {c.path for c in plan.reread}
         done_ok: set[str] = set()
         if todo:
             self._warm_up = _start_warm_up(self._store)
@@ -140,8 +144,8 @@ class Syncer:
         return IngestReport(
             kb=self._kb,
             added=tuple(c.path for c in plan.new if c.path in done_ok),
-            updated=tuple(c.path for c in plan.changed if c.path in done_ok),
-            unchanged=tuple(c.path for c in plan.unchanged),
+            updated=tuple(c.path for c in plan.changed + plan.reread if c.path in done_ok),
+            unchanged=tuple(c.path for c in plan.unchanged) + tuple(self._same),
             removed=tuple(plan.removed),
             failed=tuple(self._report_failed),
             chunks_added=self._chunks_added,
@@ -199,6 +203,12 @@ class Syncer:
         if not chunks:
             self._fail(candidate.path, "no extractable text")
             return None
+        if candidate.path in self._rereading and self._unchanged(candidate.path, chunks):
+            self._catalog.set_reader(candidate.path, reader_version(candidate.path))
+            self._same.append(candidate.path)
+            self._files_done += 1
+            self._emit("parse", candidate.path)
+            return None
         sample = " ".join(c.text for c in chunks[:20])
         ratio = embedder.unknown_token_ratio(sample)
         if ratio > UNKNOWN_TOKEN_WARN_RATIO:
@@ -210,6 +220,13 @@ class Syncer:
         self._warnings.extend(f"{candidate.path}: {w}" for w in warnings)
         self._emit("parse", candidate.path)
         return _Pending(candidate, chunks, document.pages, document.ocr_pages, tuple(warnings))
+
+    def _unchanged(self, path: str, chunks: list[Chunk]) -> bool:
+        """Tell whether CHUNKS are the ones stored for PATH: then its vectors stay."""
+        stored = self._catalog.file_chunks(path)
+        return [(c.text, c.page, c.heading, c.ocr) for c in chunks] == [
+            (c.text, c.page, c.heading, c.ocr) for c in stored
+        ]
 
     def _fail(self, path: str, reason: str) -> None:
         self._report_failed.append(FileFailure(path, reason))
@@ -310,6 +327,7 @@ class Syncer:
                 "ok",
                 ocr_pages=item.ocr_pages,
                 warnings=item.warnings,
+                reader=reader_version(path),
             ),
             records,
         )

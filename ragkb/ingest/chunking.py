@@ -3,7 +3,8 @@
 Chunks follow paragraphs and sentences (English . ! ? and Chinese 。！？；…), never cross a
 page or heading, and never exceed the embedder's window: a longer input would be silently
 truncated by the model. Every chunk's text is an exact slice of its section's text, so a
-quote taken from a chunk is a quote from the document.
+quote taken from a chunk is a quote from the document; a table's chunks are slices of whole
+rows after the table's header row (repeated in each).
 """
 
 from __future__ import annotations
@@ -73,7 +74,40 @@ def _chunk_section(
     overlap: int,
 ) -> Iterator[tuple[str, int]]:
     text = section.text
-    spans = _row_spans(text) if section.is_table else split_sentences(text)
+    if section.is_table:
+        yield from _chunk_table(text, count_tokens, token_offsets, limit)
+        return
+    yield from _chunk_spans(
+        text, split_sentences(text), count_tokens, token_offsets, limit, overlap
+    )
+
+
+def _chunk_table(
+    text: str, count_tokens: CountTokens, token_offsets: TokenOffsets, limit: int
+) -> Iterator[tuple[str, int]]:
+    """Chunk a table between rows, its first row (the header) repeated at the top of each
+    chunk: a row retrieved alone still says which column each value belongs to."""
+    rows = _row_spans(text)
+    header = text[rows[0][0] : rows[0][1]] if len(rows) > 1 else ""
+    header_tokens = count_tokens(header) + 1 if header else 0
+    if not header or header_tokens > limit // 2:  # no header, or one that would crowd out rows
+        yield from _chunk_spans(text, rows, count_tokens, token_offsets, limit, 0)
+        return
+    for body, _ in _chunk_spans(
+        text, rows[1:], count_tokens, token_offsets, limit - header_tokens, 0
+    ):
+        piece = f"{header}\n{body}"
+        yield piece, count_tokens(piece)
+
+
+def _chunk_spans(
+    text: str,
+    spans: list[tuple[int, int]],
+    count_tokens: CountTokens,
+    token_offsets: TokenOffsets,
+    limit: int,
+    overlap: int,
+) -> Iterator[tuple[str, int]]:
     units: list[_Unit] = []
     for start, end in spans:
         tokens = count_tokens(text[start:end])

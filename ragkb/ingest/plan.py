@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragkb.ingest.discover import discover
+from ragkb.ingest.documents import reader_version
 from ragkb.types import FileFailure
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ class SyncPlan:
     new: list[Candidate] = field(default_factory=list)
     changed: list[Candidate] = field(default_factory=list)
     unchanged: list[Candidate] = field(default_factory=list)
+    # Unchanged files that a newer reader of their kind reads again (re-embedded only if
+    # their chunks change).
+    reread: list[Candidate] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[FileFailure] = field(default_factory=list)
 
@@ -80,6 +84,8 @@ def plan_sync(
             plan.new.append(candidate)
         elif known.file_hash != digest or known.status != "ok" or rechunk:
             plan.changed.append(candidate)
+        elif known.reader < reader_version(key):
+            plan.reread.append(candidate)
         else:
             plan.unchanged.append(candidate)
     if prune:

@@ -138,7 +138,7 @@ def _dry_run_report(kb: str, plan: SyncPlan) -> IngestReport:
     return IngestReport(
         kb=kb,
         added=tuple(c.path for c in plan.new),
-        updated=tuple(c.path for c in plan.changed),
+        updated=tuple(c.path for c in plan.changed + plan.reread),
         unchanged=tuple(c.path for c in plan.unchanged),
         removed=tuple(plan.removed),
         failed=tuple(plan.failed),

@@ -18,6 +18,16 @@ from ragkb.types import Document
 SUPPORTED_SUFFIXES: frozenset[str] = (
     frozenset({".pdf", ".docx", ".txt", ".md", ".markdown"}) | IMAGE_SUFFIXES
 )
+# The version of each kind's reader. Bump one when reading or chunking that kind changes:
+# its files are read again by the next ingest, and re-embedded only where their chunks came
+# out different. 2 for PDF: OCR of pages without a usable text layer; 2 for DOCX: tables
+# as Markdown rows with the header repeated in each chunk.
+READERS: dict[str, int] = {".pdf": 2, ".docx": 2}
+
+
+def reader_version(path: str | Path) -> int:
+    """Return the version of the reader for PATH's kind (1 for kinds never changed)."""
+    return READERS.get(Path(path).suffix.lower(), 1)
 
 
 def load_document(

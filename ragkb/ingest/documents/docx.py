@@ -118,7 +118,7 @@ def _docx_heading_level(paragraph: Paragraph) -> int | None:
 
 
 def _table_rows(table: Table) -> list[str]:
-    """Render each table row as one line, merged cells once, cells joined by ' | '."""
+    """Render each table row as one Markdown-style line ("| a | b |"), merged cells once."""
     lines: list[str] = []
     for row in table.rows:
         cells: list[str] = []
@@ -129,5 +129,5 @@ def _table_rows(table: Table) -> list[str]:
             previous = cell._tc
             cells.append(" ".join(clean_text(cell.text).split()))
         if any(cells):
-            lines.append(" | ".join(cells))
+            lines.append("| " + " | ".join(cells) + " |")
     return lines
