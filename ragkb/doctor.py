@@ -27,6 +27,8 @@ _PACKAGES = (
     "chromadb",
     "pypdf",
     "python-docx",
+    "rapidocr",
+    "pypdfium2",
     "bm25s",
     "jieba",
     "typer",
@@ -63,6 +65,7 @@ def diagnose(settings: Settings) -> dict[str, Any]:
             "max_tokens": g.max_tokens,
         },
         "embedder": _embedder_info(settings),
+        "ocr": _ocr_info(settings),
         "data": {
             "home": str(settings.home),
             "cache": str(settings.cache),
@@ -77,6 +80,26 @@ def diagnose(settings: Settings) -> dict[str, Any]:
             "support: every layer runs on the CPU. Reinstall it with CUDA or Metal (README)."
         )
     return report
+
+
+def _ocr_info(settings: Settings) -> dict[str, Any]:
+    """The OCR settings, and the engine's models and languages (it is loaded to say so)."""
+    from ragkb.ingest.documents.ocr import ENGINES, OcrUnavailable, ocr_engine
+
+    i = settings.ingest
+    info: dict[str, Any] = {"mode": i.ocr, "dpi": i.ocr_dpi, "page_timeout_s": i.ocr_page_timeout_s}
+    for name in ENGINES:
+        try:
+            described = ocr_engine(name).describe()
+        except OcrUnavailable as exc:
+            described = {"error": str(exc)}
+        except Exception as exc:  # a broken install is what doctor is for: report it
+            described = {"error": f"cannot load: {type(exc).__name__}: {exc}"}
+        if name == i.ocr_engine:
+            info["engine"] = {"name": name, **described}
+        else:
+            info.setdefault("other_engines", []).append({"name": name, **described})
+    return info
 
 
 def _llama_info() -> dict[str, Any]:

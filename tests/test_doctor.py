@@ -21,6 +21,7 @@ SECTIONS = {
     "model",
     "generation",
     "embedder",
+    "ocr",
     "data",
     "warnings",
 }
@@ -119,3 +120,14 @@ def test_cpu_only_settings_do_not_warn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doctor, "_llama_info", lambda: {"installed": True, "gpu_offload": False})
 
     assert doctor.diagnose(load_settings({"n_gpu_layers": 0}))["warnings"] == []
+
+
+def test_doctor_reports_the_ocr_engine_its_models_and_languages() -> None:
+    report = doctor.diagnose(load_settings({}))
+
+    ocr = report["ocr"]
+    assert (ocr["mode"], ocr["dpi"]) == ("auto", 200)
+    assert ocr["engine"]["name"] == "rapidocr"
+    assert ocr["engine"]["languages"] == ["Chinese", "English"]
+    assert all("PP-OCR" in model for model in ocr["engine"]["models"])
+    assert [e["name"] for e in ocr["other_engines"]] == ["tesseract"]

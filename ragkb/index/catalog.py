@@ -57,8 +57,7 @@ _ADDED_COLUMNS = (
     ("files", "reader", "INTEGER NOT NULL DEFAULT 1"),
 )
 _FILE_COLUMNS = (
-    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings, "
-    "reader"
+    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings, reader"
 )
 _CHUNK_COLUMNS = "chunk_id, path, idx, page, heading, text, keywords, ocr"
 

@@ -313,7 +313,7 @@ def print_files(console: Console, records: Sequence[FileRecord]) -> None:
     table = Table()
     table.add_column("file", overflow="fold")  # a path cut short would name no file
     table.add_column("status", overflow="fold")
-    for col in ("chunks", "pages", "hash", "ingested"):
+    for col in ("chunks", "pages", "OCR pages", "hash", "ingested"):
         table.add_column(col, no_wrap=True)
     for r in records:
         when = datetime.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
@@ -323,10 +323,14 @@ def print_files(console: Console, records: Sequence[FileRecord]) -> None:
             safe(status),
             str(r.chunks),
             "" if r.pages is None else str(r.pages),
+            str(r.ocr_pages) if r.ocr_pages else "",
             r.file_hash[:12],
             when,
         )
     console.print(table)
+    for r in records:
+        for warning in r.warnings:
+            console.print(f"[yellow]warning:[/yellow] {safe(shown_path(r.path))}: {safe(warning)}")
 
 
 def _size(n: float) -> str:

@@ -116,18 +116,16 @@ class RapidOcrEngine:
         """Say which models RapidOCR runs and which languages they read."""
         from importlib.metadata import version
 
-        models = []
-        for part in ("text_det", "text_rec"):
-            session = getattr(self._engine, part, None)
-            path = getattr(getattr(session, "session", None), "model_path", None) or getattr(
-                getattr(session, "cfg", None), "model_path", None
-            )
-            if path:
-                models.append(str(path).rsplit("/", 1)[-1])
+        config = self._engine.cfg
+
+        def model(part: Any) -> str:
+            value = lambda key: getattr(part.get(key), "value", part.get(key))  # noqa: E731
+            return f"{value('ocr_version')} {value('model_type')} {value('task_type')}"
+
         return {
-            "engine": f"rapidocr {version('rapidocr')}",
-            "models": models or ["PP-OCR det/rec (from the rapidocr wheel)"],
-            "languages": ["Chinese", "English"],
+            "engine": f"rapidocr {version('rapidocr')} (onnxruntime)",
+            "models": [model(config.Det), model(config.Rec)],
+            "languages": ["Chinese", "English"],  # PP-OCR's "ch" models read both
         }
 
 
