@@ -168,7 +168,7 @@ class ProgressEvent:
     """Where an ingest is; the CLI draws it."""
 
     stage: str  # "parse" | "ocr" | "load" (the embedder) | "embed"
-    files_done: int
+    files_done: int  # read (parsed, or failed); their chunks may still be embedding
     files_total: int
     chunks_done: int
     path: str = ""

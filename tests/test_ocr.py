@@ -275,6 +275,9 @@ def test_scans_are_ingested_searched_and_marked_as_ocr(tmp_path: Path) -> None:
     stages = [e.stage for e in events]
     assert stages[0] == "parse" and events[0].files_total == 3
     assert "load" in stages and stages.index("load") < stages.index("embed")
+    embedding = [e.chunks_done for e in events if e.stage == "embed"]
+    assert embedding == sorted(embedding) and embedding[-1] == report.chunks_added
+    assert [e.files_done for e in events if e.stage == "parse"][-1] == 3  # read, before embedding
     ocr = [(e.path, e.pages_done, e.pages_total) for e in events if e.stage == "ocr"]
     assert (str(docs / "rag-scan.pdf"), 0, 3) in ocr and (str(docs / "page-one.png"), 0, 1) in ocr
     files = {r.path: r for r in kb.files()}

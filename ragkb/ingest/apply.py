@@ -218,6 +218,7 @@ class Syncer:
                 "works); a multilingual embedder fixes this"
             )
         self._warnings.extend(f"{candidate.path}: {w}" for w in warnings)
+        self._files_done += 1  # read: the bar counts files read, its chunks count embedding
         self._emit("parse", candidate.path)
         return _Pending(candidate, chunks, document.pages, document.ocr_pages, tuple(warnings))
 
@@ -280,13 +281,14 @@ class Syncer:
         """Embed TEXTS in slices of similar length, reporting progress after each."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list[list[float]] = [[] for _ in texts]
+        self._emit("embed")
         for start in range(0, len(order), EMBED_SLICE):
-            self._emit("embed", embedded=start)
             part = order[start : start + EMBED_SLICE]
             for i, vector in zip(
                 part, self._embedder.embed_passages([texts[i] for i in part]), strict=True
             ):
                 vectors[i] = vector
+            self._emit("embed", embedded=start + len(part))
         return vectors
 
     def _context(self, item: _Pending, chunk: Chunk) -> str:
@@ -332,7 +334,6 @@ class Syncer:
             records,
         )
         self._chunks_added += len(item.chunks)
-        self._files_done += 1
         self._emit("embed", path)
 
 
