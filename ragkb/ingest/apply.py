@@ -334,7 +334,6 @@ class Syncer:
             records,
         )
         self._chunks_added += len(item.chunks)
-        self._emit("embed", path)
 
 
 def _chunk_ids(item: _Pending) -> list[str]:
