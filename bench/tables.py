@@ -3,15 +3,17 @@
 Usage: python bench/tables.py [--json OUT]
 
 Writes three DOCX tables (a price list of 60 parts, a spec sheet, a bilingual glossary of
-settings) and the same price list as a PDF table (reportlab), ingests them with the default
-settings and asks one templated cell look-up per row ("What is the unit price of M4 hex nut,
-zinc?"). The questions are templates over the tables' own cells, not written by a helper:
-this measures the chunker's table handling, not retrieval in general.
+settings) and the same price list as two PDF tables (reportlab; one ruled, one not), ingests
+them with the default settings and asks one templated cell look-up per row ("What is the unit
+price of the M4 hex nut, zinc?"). The questions are templates over the tables' own cells, not
+written by a helper: this measures the table handling, not retrieval in general.
 
-"before" is the previous table handling, run in the same process: rows as "a | b" lines
-packed with the usual overlap and no header repeated. "after" is today's. Reported per table:
-hit@5 (a top-5 chunk holds the row), and "row with header" (the top-ranked chunk holding the
-row also holds the table's header, so the value can be told from the other columns).
+"before" is the previous table handling, run in the same process: DOCX rows as "a | b" lines
+packed with the usual overlap and no header repeated, PDF tables as pypdf's page text.
+"after" is today's (pdfplumber finds a ruled PDF table; an unruled one is still page text).
+Reported per table: hit@5 (a top-5 chunk from that file holds the row), and "row with header"
+(the best hit holding the row also holds the header, so the value can be told from the other
+columns).
 """
 
 from __future__ import annotations
@@ -85,13 +87,19 @@ def write_docx(
     document.save(str(path))
 
 
-def write_pdf(path: Path, title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def write_pdf(
+    path: Path, title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], *, ruled: bool
+) -> None:
+    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
     styles = getSampleStyleSheet()
-    story = [Paragraph(title, styles["Heading1"]), Table([header, *rows], repeatRows=1)]
+    table = Table([header, *rows], repeatRows=1)
+    if ruled:
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    story = [Paragraph(title, styles["Heading1"]), table]
     SimpleDocTemplate(str(path), pagesize=A4, invariant=True).build(story)
 
 
@@ -99,7 +107,7 @@ def questions() -> list[dict[str, Any]]:
     """One look-up per row: (file, question, the row's key cell, the asked-for value)."""
     out = []
     for name, sku, price, _ in price_rows():
-        for file in ("price-list.docx", "price-list.pdf"):
+        for file in ("price-list.docx", "price-list.pdf", "price-list-unruled.pdf"):
             out.append(
                 {
                     "table": file,
@@ -138,8 +146,10 @@ def previous_table_handling() -> Iterator[None]:
     """Chunk tables as before: "a | b" rows, the usual overlap, no header repeated."""
     from ragkb.ingest import chunking
     from ragkb.ingest.documents import docx as docx_reader
+    from ragkb.ingest.documents import pdf as pdf_reader
 
     chunk_table, table_rows = chunking._chunk_table, docx_reader._table_rows
+    table_sections = pdf_reader.table_sections
 
     def old_chunk_table(
         text: str, count_tokens: Any, token_offsets: Any, limit: int
@@ -152,10 +162,12 @@ def previous_table_handling() -> Iterator[None]:
 
     chunking._chunk_table = old_chunk_table
     docx_reader._table_rows = old_rows
+    pdf_reader.table_sections = lambda *args, **kwargs: {}  # PDF tables were page text
     try:
         yield
     finally:
         chunking._chunk_table, docx_reader._table_rows = chunk_table, table_rows
+        pdf_reader.table_sections = table_sections
 
 
 def measure(docs: Path, home: Path) -> dict[str, dict[str, float]]:
@@ -189,7 +201,10 @@ def main() -> None:
         docs = Path(tmp) / "docs"
         docs.mkdir()
         write_docx(docs / "price-list.docx", "Price list", PRICE_HEADER, price_rows())
-        write_pdf(docs / "price-list.pdf", "Price list", PRICE_HEADER, price_rows())
+        write_pdf(docs / "price-list.pdf", "Price list", PRICE_HEADER, price_rows(), ruled=True)
+        write_pdf(
+            docs / "price-list-unruled.pdf", "Price list", PRICE_HEADER, price_rows(), ruled=False
+        )
         write_docx(docs / "spec-sheet.docx", "Electrical characteristics", SPEC_HEADER, list(SPECS))
         write_docx(
             docs / "settings-glossary.docx", "设置说明 Settings", GLOSSARY_HEADER, list(GLOSSARY)

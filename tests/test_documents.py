@@ -256,6 +256,53 @@ def test_pdf_page_that_fails_is_skipped_and_the_rest_kept(
     assert doc.warnings == ("page 2: text extraction failed (KeyError); skipped",)
 
 
+def ruled_table_pdf(path: Path, *, grid: bool = True) -> Path:
+    """A page of prose, a ruled price table of 30 rows, and a closing line (reportlab)."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    rows = [["Part", "SKU", "Unit price (EUR)"]]
+    rows += [
+        [f"M{3 + n // 6} part {n}", f"FX-{1000 + n}", f"{0.05 + 0.07 * n:.2f}"] for n in range(30)
+    ]
+    table = Table(rows)
+    if grid:
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    story = [
+        Paragraph(
+            "The price list below is valid from 1 March for every customer.", styles["Normal"]
+        ),
+        table,
+        Paragraph("Prices exclude shipping, which is charged by weight.", styles["Normal"]),
+    ]
+    SimpleDocTemplate(str(path), invariant=True).build(story)
+    return path
+
+
+def test_ruled_pdf_table_is_a_table_section_between_the_pages_text(tmp_path: Path) -> None:
+    doc = load_document(ruled_table_pdf(tmp_path / "prices.pdf"), ocr=OCR_OFF)
+
+    kinds = [(s.page, s.is_table) for s in doc.sections]
+    assert kinds == [(1, False), (1, True), (1, False)]
+    before, table, after = (s.text for s in doc.sections)
+    assert before == "The price list below is valid from 1 March for every customer."
+    assert after == "Prices exclude shipping, which is charged by weight."
+    rows = table.split("\n")
+    assert rows[0] == "| Part | SKU | Unit price (EUR) |"
+    assert rows[8] == "| M4 part 7 | FX-1007 | 0.54 |"
+    assert len(rows) == 31
+
+
+def test_unruled_pdf_table_stays_page_text(tmp_path: Path) -> None:
+    doc = load_document(ruled_table_pdf(tmp_path / "plain.pdf", grid=False), ocr=OCR_OFF)
+
+    # Without ruling lines nothing marks it as a table: pypdf's text, a cell per line.
+    assert [s.is_table for s in doc.sections] == [False]
+    assert "M4 part 7\nFX-1007\n0.54" in doc.sections[0].text
+
+
 # --- DOCX ----------------------------------------------------------------------------------------
 
 

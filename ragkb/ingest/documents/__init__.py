@@ -20,8 +20,8 @@ SUPPORTED_SUFFIXES: frozenset[str] = (
 )
 # The version of each kind's reader. Bump one when reading or chunking that kind changes:
 # its files are read again by the next ingest, and re-embedded only where their chunks came
-# out different. 2 for PDF: OCR of pages without a usable text layer; 2 for DOCX: tables
-# as Markdown rows with the header repeated in each chunk.
+# out different. 2 for PDF: OCR of pages without a usable text layer, ruled tables as tables;
+# 2 for DOCX: tables as Markdown rows with the header repeated in each chunk.
 READERS: dict[str, int] = {".pdf": 2, ".docx": 2}
 
 

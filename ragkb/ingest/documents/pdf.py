@@ -1,4 +1,5 @@
-"""PDF files: one Section per page with real text (pypdf, pdfminer.six for glued words)."""
+"""PDF files: a Section per page (pypdf; pdfminer.six for glued words; OCR for scans), ruled
+tables apart (pdfplumber)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ragkb.ingest.documents.cleaning import (
     strip_page_number,
 )
 from ragkb.ingest.documents.ocr import OcrUnavailable, OnPage
+from ragkb.ingest.documents.pdf_tables import may_hold_table, table_sections
 from ragkb.ingest.documents.reasons import (
     CORRUPT_PDF,
     ENCRYPTED,
@@ -69,6 +71,7 @@ def load_pdf(
     skipped = _SkippedPages()
     failures: list[Exception] = []
     glued_pages: list[int] = []
+    ruled_pages: list[int] = []  # pages that draw enough lines to hold a table
     for number, page in enumerate(pages, start=1):
         if ocr.mode == "force":
             skipped.add(_FOR_OCR, number)
@@ -90,6 +93,8 @@ def load_pdf(
             continue
         if runs_words_together(text):
             glued_pages.append(number)
+        if may_hold_table(page):
+            ruled_pages.append(number)
         by_page[number] = Section(text=text, page=number)
 
     warnings: list[str] = []
@@ -101,7 +106,8 @@ def load_pdf(
             data, skipped, by_page, ocr, pages=len(pages), on_page=on_page
         )
     warnings.extend(skipped.warnings(ocr_ran=ocr_pages > 0, ocr_failure=ocr_failure, kept=by_page))
-    sections = [by_page[n] for n in sorted(by_page)]
+    tables = table_sections(data, ruled_pages, pages=len(pages))
+    sections = [s for n in sorted(by_page) for s in tables.get(n, [by_page[n]])]
     if not sections:
         if failures and len(failures) == len(pages):
             raise DocumentError(shown, CORRUPT_PDF) from failures[0]
