@@ -1,7 +1,7 @@
 """OCR figures: character error rate, speed and memory of each engine, and retrieval on scans.
 
-Usage: python bench/ocr.py [--engines rapidocr tesseract] [--pages N] [--skip-engines]
-                           [--skip-retrieval] [--json OUT]
+Usage: python bench/ocr.py [--engines rapidocr tesseract] [--pages N] [--threads N]
+                           [--skip-engines] [--skip-retrieval] [--json OUT]
 
 OCR engines: the first N pages (default 3) of each PDF of corpus_c are rendered (pypdfium2,
 grey) at 150 and 300 dpi, each as a clean image and as a "scan" (turned 2 degrees, 0.2 %
@@ -10,7 +10,8 @@ rate is the edit distance to the page's text layer (read with OCR off) over the 
 length, whitespace dropped from both; "order ignored" counts only the characters missed or
 added, so the gap to the CER is text put in the wrong order. Each engine runs alone in a
 child process of this script, so its peak RSS is its own; seconds per page exclude the
-engine's one-off load, reported apart.
+engine's one-off load, reported apart. --threads is OcrOptions.threads (0, the default:
+the engine's own choice, as ingest has it).
 
 Retrieval on scans: corpus_c as it is, and a copy whose PDFs are image-only (pages rendered
 at 200 dpi, turned 1 degree, 0.1 % specks; DOCX files unchanged), each ingested into a fresh
@@ -55,6 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", nargs="*", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--pages", type=int, default=3, help="pages per PDF for the engines")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="OCR threads for the engines (0: their own choice)"
+    )
     parser.add_argument("--skip-engines", action="store_true")
     parser.add_argument("--skip-retrieval", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every figure here")
@@ -67,7 +71,8 @@ def main() -> None:
     report: dict[str, Any] = {"corpus": CORPUS}
     with tempfile.TemporaryDirectory(prefix="ragkb-bench-ocr-") as tmp:
         if not args.skip_engines:
-            report["engines"] = bench_engines(args.engines, args.pages, Path(tmp) / "engines")
+            engines = bench_engines(args.engines, args.pages, args.threads, Path(tmp) / "engines")
+            report["engines"] = engines
         if not args.skip_retrieval:
             report["retrieval"] = bench_retrieval(Path(tmp) / "retrieval")
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
@@ -174,7 +179,7 @@ def order_free_error_rate(reference: str, read: str) -> float:
 # --- the engines ---------------------------------------------------------------------------
 
 
-def bench_engines(engines: list[str], pages: int, tmp: Path) -> dict[str, Any]:
+def bench_engines(engines: list[str], pages: int, threads: int, tmp: Path) -> dict[str, Any]:
     """Make the page variants, read them with each engine in turn, and score the readings."""
     docs = CORPORA[CORPUS][0]
     tmp.mkdir(parents=True)
@@ -201,16 +206,21 @@ def bench_engines(engines: list[str], pages: int, tmp: Path) -> dict[str, Any]:
                         }
                     )
     _progress(f"engines: {len(items)} page images made under {tmp}")
-    out: dict[str, Any] = {"pages_per_pdf": pages, "scan": ENGINE_SCAN, "runs": {}, "skipped": {}}
+    out: dict[str, Any] = {
+        "pages_per_pdf": pages,
+        "threads": threads,
+        "scan": ENGINE_SCAN,
+        "runs": {},
+        "skipped": {},
+    }
     for engine in engines:
         if engine == "tesseract" and shutil.which("tesseract") is None:
             out["skipped"][engine] = "tesseract is not on PATH"
             _progress("engines: tesseract skipped (not on PATH)")
             continue
         # One engine at a time, each in its own process: two cores, and RSS of its own.
-        run = _run_worker(
-            {"kind": "engine", "engine": engine, "pages": [item["png"] for item in items]}, tmp
-        )
+        job = {"kind": "engine", "engine": engine, "threads": threads}
+        run = _run_worker({**job, "pages": [item["png"] for item in items]}, tmp)
         rows = []
         for item, read in zip(items, run.pop("pages"), strict=True):
             row = {k: v for k, v in item.items() if k not in ("png", "reference")}
@@ -233,17 +243,17 @@ def _engine_work(job: dict[str, Any]) -> dict[str, Any]:
     from ragkb.ingest.documents.ocr import ocr_engine
     from ragkb.ingest.documents.scans import OcrOptions
 
-    name = job["engine"]
+    name, threads = job["engine"], job["threads"]
     before = _max_rss(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    engine = ocr_engine(name)  # cached: load_document below finds it loaded
+    engine = ocr_engine(name, threads=threads)  # cached: load_document below finds it loaded
     load_seconds = time.perf_counter() - started
     pages = []
     for number, png in enumerate(job["pages"], 1):
         error = None
         started = time.perf_counter()
         try:
-            document = load_document(png, ocr=OcrOptions(engine=name))
+            document = load_document(png, ocr=OcrOptions(engine=name, threads=threads))
             text = "\n\n".join(section.text for section in document.sections)
         except DocumentError as exc:  # nothing read on the page: scored as read empty
             text, error = "", exc.reason
@@ -391,7 +401,11 @@ def _progress(message: str) -> None:
 
 def print_engines(engines: dict[str, Any]) -> None:
     """Print the engines' load and memory, then CER and speed per language, dpi and variant."""
-    print(f"\n### OCR engines: {CORPUS}, first {engines['pages_per_pdf']} pages of each PDF\n")
+    threads = engines["threads"] or "the engine's own choice"
+    print(
+        f"\n### OCR engines: {CORPUS}, first {engines['pages_per_pdf']} pages of each PDF, "
+        f"threads: {threads}\n"
+    )
     print(
         "| engine | version | model load, s | RSS before load, MiB | peak RSS, MiB | "
         "peak RSS of a child program, MiB | pages read | mean s/page |"

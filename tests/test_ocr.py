@@ -11,7 +11,7 @@ import pytest
 
 from ragkb.errors import DocumentError
 from ragkb.ingest.documents import load_document
-from ragkb.ingest.documents.ocr import _Box, layout_text
+from ragkb.ingest.documents.ocr import _Box, layout_text, upright_boxes
 from ragkb.ingest.documents.reasons import CORRUPT_IMAGE, OCR_OFF
 from ragkb.ingest.documents.scans import OcrOptions
 
@@ -83,6 +83,24 @@ def test_boxes_join_into_lines_and_paragraphs() -> None:
         _Box("New paragraph", 10, 100, 200, 120),
     ]
     assert layout_text(boxes) == "Hello world.\nSecond line\n\nNew paragraph"
+
+
+def test_lines_of_a_turned_page_stay_apart() -> None:
+    import math
+
+    slope = math.tan(math.radians(2))  # a scan turned 2 degrees
+
+    def line(text: str, top: float) -> tuple[str, list[tuple[float, float]]]:
+        corners = [(0, top), (1000, top + 1000 * slope)]
+        return text, [*corners, (1000, top + 1000 * slope + 20), (0, top + 20)]
+
+    lines = [line("first line of the page", 0), line("second line below it", 25)]
+    upright = "first line of the page\nsecond line below it"
+
+    assert layout_text(upright_boxes(lines)) == upright
+    # Without undoing the skew their rectangles overlap and the two lines merge into one.
+    flat = [_Box(t, 0, min(y for _, y in c), 1000, max(y for _, y in c)) for t, c in lines]
+    assert layout_text(flat) != upright
 
 
 def test_cjk_boxes_of_one_line_join_without_a_space() -> None:
