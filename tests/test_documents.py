@@ -256,6 +256,31 @@ def test_pdf_page_that_fails_is_skipped_and_the_rest_kept(
     assert doc.warnings == ("page 2: text extraction failed (KeyError); skipped",)
 
 
+def test_pages_failing_with_different_errors_are_one_warning(
+    make_pdf: MakeFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pypdf import PageObject
+
+    original = PageObject.extract_text
+    errors = {"Two": KeyError("/Font"), "Three": ValueError("bad"), "Five": KeyError("/W")}
+
+    def flaky(page: PageObject, *args: object, **kwargs: object) -> str:
+        text = original(page, *args, **kwargs)
+        for word, error in errors.items():
+            if word in text:
+                raise error
+        return text
+
+    monkeypatch.setattr(PageObject, "extract_text", flaky)
+    words = ["One", "Two", "Three", "Four", "Five"]
+    path = make_pdf("flaky.pdf", [f"Page {w} has enough text to be kept." for w in words])
+
+    doc = load_document(path, ocr=OCR_OFF)
+
+    assert [s.page for s in doc.sections] == [1, 4]
+    assert doc.warnings == ("pages 2-3, 5: text extraction failed (KeyError, ValueError); skipped",)
+
+
 def ruled_table_pdf(path: Path, *, grid: bool = True) -> Path:
     """A page of prose, a ruled price table of 30 rows, and a closing line (reportlab)."""
     from reportlab.lib import colors

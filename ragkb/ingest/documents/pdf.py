@@ -80,7 +80,7 @@ def load_pdf(
             raw = page.extract_text()
         except Exception as exc:  # one bad page must not lose the rest of the file
             failures.append(exc)
-            skipped.add(f"text extraction failed ({type(exc).__name__})", number)
+            skipped.add(_FAILED_PAGE, number, type(exc).__name__)
             continue
         text = strip_page_number(clean_pdf_text(raw or "", pages=len(pages)), number)
         if is_glyph_junk(text):
@@ -129,6 +129,7 @@ def load_pdf(
 
 
 _GLYPH_PAGE = "glyph names instead of text"
+_FAILED_PAGE = "text extraction failed"
 _NO_LAYER = "no text layer"
 _FOR_OCR = "read by OCR (ocr = force)"
 
@@ -140,10 +141,13 @@ class _SkippedPages:
 
     def __init__(self) -> None:
         self.by_reason: dict[str, list[int]] = {}
+        self.details: dict[str, dict[str, None]] = {}  # e.g. the errors pages failed with
         self.recovered: set[int] = set()  # read by OCR after all
 
-    def add(self, reason: str, number: int) -> None:
+    def add(self, reason: str, number: int, detail: str = "") -> None:
         self.by_reason.setdefault(reason, []).append(number)
+        if detail:
+            self.details.setdefault(reason, {})[detail] = None
 
     @property
     def pages(self) -> list[int]:
@@ -166,7 +170,9 @@ class _SkippedPages:
                 tail = "OCR found no text there either; skipped"
             else:
                 tail = "skipped"
-            out.append(f"{page_ranges(lost)}: {reason}; {tail}")
+            details = ", ".join(self.details.get(reason, ()))
+            said = f"{reason} ({details})" if details else reason
+            out.append(f"{page_ranges(lost)}: {said}; {tail}")
         return out
 
 

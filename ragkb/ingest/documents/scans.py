@@ -17,7 +17,6 @@ from ragkb.types import Document, Section
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-OCR_MODES = ("auto", "off", "force")
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 # A page whose text layer holds fewer visible characters than this is read by OCR under
 # ocr = "auto": a scan often carries a stamp, a page number or a scanner's name as text.
@@ -34,7 +33,7 @@ class OcrOptions:
     mode: str = "auto"  # auto: only pages without usable text; force: every page; off
     engine: str = "rapidocr"
     dpi: int = 200
-    threads: int = 0  # 0 = the engine's own choice
+    threads: int = 0  # 0: the engine's default (all cores for RapidOCR, one for Tesseract)
 
     @property
     def enabled(self) -> bool:
