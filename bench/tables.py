@@ -11,7 +11,8 @@ written by a helper: this measures the table handling, not retrieval in general.
 "before" is the previous table handling, run in the same process: DOCX rows as "a | b" lines
 packed with the usual overlap and no header repeated, PDF tables as pypdf's page text.
 "after" is today's (pdfplumber finds a ruled PDF table; an unruled one is still page text).
-Reported per table: hit@5 (a top-5 chunk from that file holds the row), and "row with header"
+Each file is ingested alone (the price list's three copies would compete for the same top 5).
+Reported per table: hit@5 (a top-5 chunk holds the row), and "row with header"
 (the best hit holding the row also holds the header, so the value can be told from the other
 columns).
 """
@@ -171,26 +172,26 @@ def previous_table_handling() -> Iterator[None]:
 
 
 def measure(docs: Path, home: Path) -> dict[str, dict[str, float]]:
+    """Ingest each table file into a knowledge base of its own (the price list's three copies
+    would otherwise compete for the same top 5) and score its questions there."""
     from ragkb.config import load_settings
     from ragkb.kb import KnowledgeBase
 
-    kb = KnowledgeBase(load_settings({}, environ={"RAGKB_HOME": str(home)}))
-    kb.ingest([str(docs)])
-    by_table: dict[str, list[tuple[bool, bool]]] = {}
-    for item in questions():
-        hits = [h for h in kb.search(item["q"], k=5) if Path(h.source).name == item["table"]]
-        holding = [h for h in hits if item["key"] in h.text and item["value"] in h.text]
-        found = bool(holding)
-        named = found and item["header"] in holding[0].text
-        by_table.setdefault(item["table"], []).append((found, named))
-    return {
-        table: {
+    figures: dict[str, dict[str, float]] = {}
+    for file in sorted(docs.iterdir()):
+        kb = KnowledgeBase(load_settings({}, environ={"RAGKB_HOME": str(home / file.stem)}))
+        kb.ingest([str(file)])
+        marks = []
+        for item in (q for q in questions() if q["table"] == file.name):
+            hits = kb.search(item["q"], k=5)
+            holding = [h for h in hits if item["key"] in h.text and item["value"] in h.text]
+            marks.append((bool(holding), bool(holding) and item["header"] in holding[0].text))
+        figures[file.name] = {
             "questions": len(marks),
             "hit@5": sum(f for f, _ in marks) / len(marks),
             "row with header": sum(n for _, n in marks) / len(marks),
         }
-        for table, marks in by_table.items()
-    }
+    return figures
 
 
 def main() -> None:
