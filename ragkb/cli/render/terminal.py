@@ -312,8 +312,8 @@ def print_files(console: Console, records: Sequence[FileRecord]) -> None:
 
     table = Table()
     table.add_column("file", overflow="fold")  # a path cut short would name no file
-    table.add_column("status", overflow="fold")
-    for col in ("chunks", "pages", "OCR pages", "hash", "ingested"):
+    table.add_column("status", overflow="fold", min_width=6)
+    for col in ("chunks", "pages", "OCR", "hash", "ingested"):
         table.add_column(col, no_wrap=True)
     for r in records:
         when = datetime.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
