@@ -228,10 +228,16 @@ class Catalog:
             self._bump()
 
     @_reported
-    def set_reader(self, path: str, reader: int) -> None:
-        """Record that PATH was read again by reader version READER, its chunks unchanged."""
+    def set_reader(
+        self, path: str, reader: int, *, ocr_pages: int = 0, warnings: tuple[str, ...] = ()
+    ) -> None:
+        """Record that PATH was read again by reader version READER, its chunks unchanged
+        (what that reading said about it stands in for what the earlier one said)."""
         with self._db:
-            self._db.execute("UPDATE files SET reader = ? WHERE path = ?", (reader, path))
+            self._db.execute(
+                "UPDATE files SET reader = ?, ocr_pages = ?, warnings = ? WHERE path = ?",
+                (reader, ocr_pages, json.dumps(list(warnings), ensure_ascii=False), path),
+            )
 
     @_reported
     def file_chunks(self, path: str) -> list[ChunkRecord]:

@@ -204,7 +204,12 @@ class Syncer:
             self._fail(candidate.path, "no extractable text")
             return None
         if candidate.path in self._rereading and self._unchanged(candidate.path, chunks):
-            self._catalog.set_reader(candidate.path, reader_version(candidate.path))
+            self._catalog.set_reader(
+                candidate.path,
+                reader_version(candidate.path),
+                ocr_pages=document.ocr_pages,
+                warnings=tuple(warnings),
+            )
             self._same.append(candidate.path)
             self._files_done += 1
             self._emit("parse", candidate.path)
