@@ -11,7 +11,7 @@ import pytest
 
 from ragkb.errors import DocumentError
 from ragkb.ingest.documents import load_document
-from ragkb.ingest.documents.ocr import _Box, layout_text, upright_boxes
+from ragkb.ingest.documents.ocr import TextBox, layout_text, upright_boxes
 from ragkb.ingest.documents.reasons import CORRUPT_IMAGE, OCR_OFF
 from ragkb.ingest.documents.scans import OcrOptions
 
@@ -77,10 +77,10 @@ def error_rate(reference: str, read: str) -> float:
 
 def test_boxes_join_into_lines_and_paragraphs() -> None:
     boxes = [
-        _Box("world.", 120, 10, 200, 30),
-        _Box("Hello", 10, 12, 100, 31),
-        _Box("Second line", 10, 40, 200, 60),
-        _Box("New paragraph", 10, 100, 200, 120),
+        TextBox("world.", 120, 10, 200, 30),
+        TextBox("Hello", 10, 12, 100, 31),
+        TextBox("Second line", 10, 40, 200, 60),
+        TextBox("New paragraph", 10, 100, 200, 120),
     ]
     assert layout_text(boxes) == "Hello world.\nSecond line\n\nNew paragraph"
 
@@ -99,18 +99,18 @@ def test_lines_of_a_turned_page_stay_apart() -> None:
 
     assert layout_text(upright_boxes(lines)) == upright
     # Without undoing the skew their rectangles overlap and the two lines merge into one.
-    flat = [_Box(t, 0, min(y for _, y in c), 1000, max(y for _, y in c)) for t, c in lines]
+    flat = [TextBox(t, 0, min(y for _, y in c), 1000, max(y for _, y in c)) for t, c in lines]
     assert layout_text(flat) != upright
 
 
 def test_cjk_boxes_of_one_line_join_without_a_space() -> None:
-    boxes = [_Box("检索增强", 10, 10, 100, 30), _Box("生成", 110, 10, 150, 30)]
+    boxes = [TextBox("检索增强", 10, 10, 100, 30), TextBox("生成", 110, 10, 150, 30)]
     assert layout_text(boxes) == "检索增强生成"
 
 
 def test_two_columns_are_read_one_after_the_other() -> None:
-    left = [_Box(f"left {n}", 10, 10 + 25 * n, 190, 30 + 25 * n) for n in range(4)]
-    right = [_Box(f"right {n}", 310, 10 + 25 * n, 490, 30 + 25 * n) for n in range(4)]
+    left = [TextBox(f"left {n}", 10, 10 + 25 * n, 190, 30 + 25 * n) for n in range(4)]
+    right = [TextBox(f"right {n}", 310, 10 + 25 * n, 490, 30 + 25 * n) for n in range(4)]
     text = layout_text(left + right)
     assert text == "left 0\nleft 1\nleft 2\nleft 3\n\nright 0\nright 1\nright 2\nright 3"
 

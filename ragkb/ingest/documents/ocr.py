@@ -59,7 +59,9 @@ class OcrEngine(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Box:
+class TextBox:
+    """A recognised run of text and its upright rectangle on the page, in pixels."""
+
     text: str
     left: float
     top: float
@@ -188,7 +190,7 @@ def ocr_engine(name: str, *, threads: int = 0) -> OcrEngine:
     raise OcrUnavailable(f"unknown OCR engine {name!r} (one of {', '.join(ENGINES)})")
 
 
-def upright_boxes(lines: list[tuple[str, list[tuple[float, float]]]]) -> list[_Box]:
+def upright_boxes(lines: list[tuple[str, list[tuple[float, float]]]]) -> list[TextBox]:
     """Turn (text, four corners) into upright boxes, undoing the page's skew first.
 
     A scan turned 2 degrees gives a 1000-pixel line a bounding rectangle 35 pixels taller
@@ -207,11 +209,11 @@ def upright_boxes(lines: list[tuple[str, list[tuple[float, float]]]]) -> list[_B
     for text, corners in lines:
         xs = [x * cos - y * sin for x, y in corners]
         ys = [x * sin + y * cos for x, y in corners]
-        boxes.append(_Box(text, min(xs), min(ys), max(xs), max(ys)))
+        boxes.append(TextBox(text, min(xs), min(ys), max(xs), max(ys)))
     return boxes
 
 
-def layout_text(boxes: list[_Box]) -> str:
+def layout_text(boxes: list[TextBox]) -> str:
     """Join recognised text boxes into lines (left to right) and paragraphs (top to bottom).
 
     Two columns separated by an empty gutter are read one after the other.
@@ -222,7 +224,7 @@ def layout_text(boxes: list[_Box]) -> str:
     return "\n\n".join(_column_text(column) for column in columns if column)
 
 
-def _columns(boxes: list[_Box]) -> list[list[_Box]]:
+def _columns(boxes: list[TextBox]) -> list[list[TextBox]]:
     """Split BOXES at a vertical gutter in the middle of the page that no box crosses."""
     left = min(b.left for b in boxes)
     right = max(b.right for b in boxes)
@@ -248,8 +250,8 @@ def _columns(boxes: list[_Box]) -> list[list[_Box]]:
     return [first_column, second_column]
 
 
-def _column_text(boxes: list[_Box]) -> str:
-    lines: list[list[_Box]] = []
+def _column_text(boxes: list[TextBox]) -> str:
+    lines: list[list[TextBox]] = []
     for box in sorted(boxes, key=lambda b: (b.top, b.left)):
         if lines:
             line = lines[-1]
