@@ -611,3 +611,15 @@ def test_pypdf_robustness_messages_do_not_reach_stderr(docs_dir: Path) -> None:
     )
     assert "encodings" in done.stdout
     assert done.stderr == ""
+
+
+def test_a_table_reading_that_loses_text_is_not_used() -> None:
+    from ragkb.ingest.documents.pdf_tables import _keeps
+    from ragkb.types import Section
+
+    layer = "imap2 143 imaps 993\npop3 110 pop3s 995"
+    shifted = [Section("| 143 | imaps |\n| 110 | pop3s |", is_table=True)]  # columns lost
+    whole = [Section("| imap2 | 143 | imaps | 993 |\n| pop3 | 110 | pop3s | 995 |", is_table=True)]
+
+    assert not _keeps(layer, shifted)
+    assert _keeps(layer, whole)

@@ -14,6 +14,7 @@ import pytest
 
 from ragkb import errors
 from ragkb.config import load_settings
+from ragkb.ingest.documents.reasons import NO_TEXT_EVEN_OCR
 from ragkb.ingest.lock import acquire_lock
 from ragkb.kb import KnowledgeBase
 
@@ -113,7 +114,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     assert code == errors.EXIT_PARTIAL_INGEST
     reasons = {Path(f["path"]).name: f["reason"] for f in report["failed"]}
     assert reasons["locked.pdf"].startswith("encrypted")
-    assert reasons["scan.pdf"].startswith("no extractable text")
+    assert reasons["scan.pdf"] == NO_TEXT_EVEN_OCR  # a drawing without writing, read by OCR
     assert reasons["broken.pdf"].startswith("corrupt")
     assert reasons["zip.docx"].startswith("corrupt")
     assert reasons["empty.txt"].startswith("empty")

@@ -106,7 +106,8 @@ def load_pdf(
             data, skipped, by_page, ocr, pages=len(pages), on_page=on_page
         )
     warnings.extend(skipped.warnings(ocr_ran=ocr_pages > 0, ocr_failure=ocr_failure, kept=by_page))
-    tables = table_sections(data, ruled_pages, pages=len(pages))
+    layers = {n: by_page[n].text for n in ruled_pages if n in by_page and not by_page[n].ocr}
+    tables = table_sections(data, layers, pages=len(pages))
     sections = [s for n in sorted(by_page) for s in tables.get(n, [by_page[n]])]
     if not sections:
         if failures and len(failures) == len(pages):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ragkb.ingest.documents.cleaning import clean_pdf_text, clean_text, strip_page_number
@@ -28,6 +29,11 @@ MIN_RULING_OPS = 8
 _RULING_OP_RE = re.compile(rb"\s(?:re|l)\s")
 MIN_ROWS = 2
 MIN_COLUMNS = 2
+# Share of the text layer's characters the table reading must keep. pdfplumber follows the
+# lines that are drawn: a table ruled only in part comes out with columns dropped or shifted
+# (measured on a Debian manual: "imap2 143 imaps 993" read as "| 143 | imaps |", a whole
+# second table lost). Such a page keeps pypdf's text.
+MIN_KEPT = 0.99
 
 
 def may_hold_table(page: PageObject) -> bool:
@@ -40,10 +46,12 @@ def may_hold_table(page: PageObject) -> bool:
     return len(_RULING_OP_RE.findall(data)) >= MIN_RULING_OPS
 
 
-def table_sections(data: bytes, numbers: list[int], *, pages: int) -> dict[int, list[Section]]:
-    """Return, for each page in NUMBERS that holds a ruled table, its Sections in reading
-    order: the text above, the table, the text below (and so on). Pages without a table, or
-    that pdfplumber cannot read, are left out: their pypdf text stands."""
+def table_sections(data: bytes, layers: dict[int, str], *, pages: int) -> dict[int, list[Section]]:
+    """Return, for each page of LAYERS (page number -> its text layer) that holds a ruled
+    table, its Sections in reading order: the text above, the table, the text below (and so
+    on). Pages without a table, that pdfplumber cannot read, or whose reading loses any of
+    the text layer (see MIN_KEPT) are left out: their pypdf text stands."""
+    numbers = sorted(layers)
     if not numbers:
         return {}
     try:
@@ -56,12 +64,20 @@ def table_sections(data: bytes, numbers: list[int], *, pages: int) -> dict[int, 
         with pdfplumber.open(io.BytesIO(data), pages=numbers) as pdf:
             for page in pdf.pages:
                 sections = _page_sections(page, pages=pages)
-                if sections:
+                if sections and _keeps(layers[page.page_number], sections):
                     out[page.page_number] = sections
                 page.close()
     except Exception as exc:  # a second reader only: pypdf's text stays when this fails
         log.info("pdfplumber could not read tables: %s", exc)
     return out
+
+
+def _keeps(layer: str, sections: list[Section]) -> bool:
+    """Tell whether SECTIONS hold (nearly) every character of the page's text layer."""
+    wanted = Counter(ch for ch in layer if not ch.isspace())
+    found = Counter(ch for s in sections for ch in s.text if not ch.isspace())
+    kept = sum((wanted & found).values())
+    return kept >= MIN_KEPT * max(sum(wanted.values()), 1)
 
 
 def _page_sections(page: Any, *, pages: int) -> list[Section]:
