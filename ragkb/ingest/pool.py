@@ -187,8 +187,8 @@ class ParsePool:
         deadline = time.monotonic() + self._timeout_s
         page: tuple[int, int] | None = None  # the OCR page being read, of how many
         while True:
-            try:
-                parsed = job.result(timeout=_POLL_S)
+            try:  # never past the deadline: a limit shorter than the poll still holds
+                parsed = job.result(timeout=max(0.0, min(_POLL_S, deadline - time.monotonic())))
             except TimeoutError:  # concurrent.futures.TimeoutError is this one since 3.11
                 parsed = None
             for path, done, total, when in self._drain():
