@@ -143,7 +143,6 @@ class _SkippedPages:
     def __init__(self) -> None:
         self.by_reason: dict[str, list[int]] = {}
         self.details: dict[str, dict[str, None]] = {}  # e.g. the errors pages failed with
-        self.recovered: set[int] = set()  # read by OCR after all
 
     def add(self, reason: str, number: int, detail: str = "") -> None:
         self.by_reason.setdefault(reason, []).append(number)
@@ -157,10 +156,11 @@ class _SkippedPages:
     def warnings(
         self, *, ocr_ran: bool, ocr_failure: str | None, kept: dict[int, Section]
     ) -> list[str]:
-        """One line per reason, naming the pages that were lost."""
+        """One line per reason, naming the pages that were lost (not in KEPT: neither their
+        text layer nor OCR's reading was kept)."""
         out = []
         for reason, numbers in self.by_reason.items():
-            lost = [n for n in numbers if n not in self.recovered and n not in kept]
+            lost = [n for n in numbers if n not in kept]
             if not lost or (ocr_ran and reason in (_NO_LAYER, _FOR_OCR)):
                 continue  # pages that OCR found blank lose nothing
             if ocr_failure:
@@ -196,7 +196,6 @@ def _read_by_ocr(
             layer = by_page.get(number)
             if text and (layer is None or len(text) > len(layer.text)):
                 by_page[number] = Section(text=text, page=number, ocr=True)
-                skipped.recovered.add(number)
     except OcrUnavailable as exc:
         return 0, f"cannot run OCR: {exc}"
     except MemoryError:
