@@ -15,7 +15,8 @@ from ragkb.errors import RagkbError
 from ragkb.index.catalog import list_kb_names
 from ragkb.models.e5 import CALIBRATION, resolve_model
 from ragkb.models.embedders import BUNDLED_EMBEDDER, resolve_embedder
-from ragkb.models.llama_cpp import native_stderr_silenced, resolve_model_path
+from ragkb.models.llama_cpp import resolve_model_path
+from ragkb.native import native_stderr_silenced
 from ragkb.query.prompting import prompt_style
 
 _PACKAGES = (
@@ -29,7 +30,7 @@ _PACKAGES = (
     "python-docx",
     "rapidocr",
     "pypdfium2",
-    "bm25s",
+    "tantivy",
     "jieba",
     "typer",
     "rich",

@@ -205,7 +205,7 @@ class KnowledgeBase:
                     )
                 self.parts.vectors.delete_source(key)
                 removed.append((key, catalog.forget_file(key)))
-            self.parts.keywords.rebuild(catalog)
+            self.parts.keywords.catch_up(catalog)
             return removed
         finally:
             lock.release()

@@ -42,8 +42,9 @@ class KeywordSearch(Protocol):
 
     def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]: ...
     def idf(self, catalog: Catalog) -> Any: ...  # Callable[[str], float]
-    def vocabulary(self, catalog: Catalog) -> Any: ...  # Collection[str], None without index
-    def is_current(self, catalog: Catalog) -> bool: ...  # False: the writer rebuilds it
+    def vocabulary(self, catalog: Catalog) -> Any: ...  # names.Vocabulary, None without index
+    def is_current(self, catalog: Catalog) -> bool: ...  # False: the writer catches up
+    def catch_up(self, catalog: Catalog) -> int: ...  # writers only, under the lock
     def rebuild(self, catalog: Catalog) -> None: ...  # writers only, under the lock
 
 

@@ -66,7 +66,7 @@ def test_reads_on_a_missing_catalog_are_empty_and_create_nothing(kb_folder: Path
     assert catalog.sample_texts(5) == []
     assert catalog.chunks_by_id(["x", "y"]) == {}
     assert catalog.get_meta("fingerprint") is None
-    assert catalog.generation() == 0
+    assert catalog.keyword_pending() == []
     assert not catalog.exists()
     assert not kb_folder.exists()
 
@@ -122,18 +122,19 @@ def test_forget_file_returns_its_chunk_count(kb_folder: Path) -> None:
     assert catalog.forget_file("/never.txt") == 0
 
 
-def test_generation_changes_on_each_write(kb_folder: Path) -> None:
+def test_every_chunk_write_is_journaled_for_the_keyword_index(kb_folder: Path) -> None:
     catalog = Catalog(kb_folder)
-    seen = [catalog.generation()]
     record(catalog, "/a.txt", 1)
-    seen.append(catalog.generation())
-    record(catalog, "/a.txt", 2)
-    seen.append(catalog.generation())
+    record(catalog, "/b.txt", 2)
+    assert sorted(catalog.keyword_pending()) == ["/a.txt", "/b.txt"]
+    catalog.clear_keyword_pending(["/a.txt", "/b.txt"])
     catalog.forget_file("/a.txt")
-    seen.append(catalog.generation())
-
-    assert len(set(seen)) == len(seen)
-    assert seen[0] == 0
+    record(catalog, "/b.txt", 3)
+    assert sorted(catalog.keyword_pending()) == ["/a.txt", "/b.txt"]
+    catalog.set_reader("/b.txt", 2)  # a re-read with the same chunks changes no postings
+    catalog.clear_keyword_pending(["/a.txt", "/b.txt"])
+    catalog.set_reader("/b.txt", 3)
+    assert catalog.keyword_pending() == []
 
 
 def test_chunks_by_id_with_more_than_500_ids(kb_folder: Path) -> None:

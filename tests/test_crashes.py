@@ -51,8 +51,11 @@ def _ragkb(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def _index_ids(kb: KnowledgeBase) -> list[str]:
-    stamp = json.loads((kb.directory / INDEX_DIR / "ragkb.json").read_text(encoding="utf-8"))
-    return sorted(stamp["ids"])
+    import tantivy
+
+    searcher = tantivy.Index.open(str(kb.directory / INDEX_DIR)).searcher()
+    found = searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1))
+    return sorted(searcher.doc(address)["chunk_id"][0] for _, address in found.hits)
 
 
 def test_twenty_kills_then_reruns_end_as_one_clean_run(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragkb.language import keyword_tokens
-from ragkb.query.names import unknown_terms
+from ragkb.query.names import WordSet, unknown_terms
 
 
 def test_english_is_lowercased_without_stopwords_or_punctuation() -> None:
@@ -58,13 +58,13 @@ def _common(word: str) -> bool:
 
 
 def test_unknown_terms_are_names_the_documents_never_use() -> None:
-    vocabulary = {"command", "reconfigure", "locales", "package", "libtasn1", "apt"}
+    vocabulary = WordSet({"command", "reconfigure", "locales", "package", "libtasn1", "apt"})
     question = keyword_tokens("Which command reconfigures locales with timedatectl and XER?")
     assert unknown_terms(question, vocabulary, _common) == ["timedatectl", "xer"]
 
 
 def test_common_words_inflections_and_chinese_are_never_unknown() -> None:
-    vocabulary = {"reconfigure", "thread"}
+    vocabulary = WordSet({"reconfigure", "thread"})
     tokens = ["threads", "reconfigures", "pinyin", "蓝牙耳机", "libtasn1"]
     assert unknown_terms(tokens, vocabulary, _common) == ["libtasn1"]
     assert unknown_terms([], vocabulary, _common) == []

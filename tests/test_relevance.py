@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ragkb.query.names import unknown_terms
+from ragkb.query.names import WordSet, unknown_terms
 from ragkb.query.relevance import (
     COVERAGE_WEIGHT,
     KEYWORD_MODE_MIN_COVERAGE,
@@ -150,7 +150,7 @@ def test_weighted_coverage(
     assert weighted_coverage(query, keywords, _idf_table(idf)) == pytest.approx(expected)
 
 
-VOCABULARY = frozenset({"reconfigure", "cache", "frobnicator", "zqxfoo"})
+VOCABULARY = WordSet({"reconfigure", "cache", "frobnicator", "zqxfoo"})
 
 
 @pytest.mark.parametrize(

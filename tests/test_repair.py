@@ -58,7 +58,7 @@ def test_files_whose_vectors_are_missing_are_reingested_or_forgotten(
 
 
 def test_a_broken_keyword_index_is_rebuilt(kb: KnowledgeBase) -> None:
-    for path in (kb.directory / INDEX_DIR).glob("*.npy"):
+    for path in (kb.directory / INDEX_DIR).glob("*.term"):
         path.write_bytes(b"broken")
     kb.repair()
     fresh = KnowledgeBase(kb.settings, parts=make_fake_parts(kb.settings))

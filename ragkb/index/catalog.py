@@ -1,7 +1,8 @@
 """The knowledge base's own record, in SQLite: settings fingerprint, files and chunk texts.
 
 Listing and stats read only this file, so they never import chromadb or load a model.
-Chunk texts and their keyword tokens live here too: the keyword index is rebuilt from them.
+Chunk texts and their keyword tokens live here too: the keyword index is built from them,
+and a journal names the files it has yet to take in.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import functools
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path, idx);
+-- Files whose chunks changed since the keyword index last committed (keywords.catch_up).
+CREATE TABLE IF NOT EXISTS keyword_pending (path TEXT PRIMARY KEY);
 """
 # Columns added since the first catalogs: (table, column, declaration). A catalog written
 # before them gains them on open, with their defaults (no OCR, no warnings recorded).
@@ -177,10 +179,6 @@ class Catalog:
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value))
             )
 
-    def generation(self) -> int:
-        """Return a number that changes whenever chunks change (keyword index staleness)."""
-        return int(self.get_meta("generation") or 0)
-
     # -- files ------------------------------------------------------------------------
     @_reported
     def files(self) -> list[FileRecord]:
@@ -225,7 +223,7 @@ class Catalog:
                     record.reader,
                 ),
             )
-            self._bump()
+            self._mark_for_keywords(record.path)
 
     @_reported
     def set_reader(
@@ -253,14 +251,24 @@ class Catalog:
         with self._db:
             n = self._db.execute("DELETE FROM chunks WHERE path = ?", (path,)).rowcount
             self._db.execute("DELETE FROM files WHERE path = ?", (path,))
-            self._bump()
+            self._mark_for_keywords(path)
         return n
 
-    def _bump(self) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)",
-            (json.dumps(time.time_ns()),),
-        )
+    def _mark_for_keywords(self, path: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO keyword_pending(path) VALUES (?)", (path,))
+
+    @_reported
+    def keyword_pending(self) -> list[str]:
+        """Return the files whose chunks the keyword index has yet to take in."""
+        return [r[0] for r in self._reader.execute("SELECT path FROM keyword_pending")]
+
+    @_reported
+    def clear_keyword_pending(self, paths: Iterable[str]) -> None:
+        """Record that the keyword index committed PATHS' current chunks."""
+        with self._db:
+            self._db.executemany(
+                "DELETE FROM keyword_pending WHERE path = ?", ((p,) for p in paths)
+            )
 
     # -- chunks -----------------------------------------------------------------------
     @_reported

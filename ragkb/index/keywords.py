@@ -1,190 +1,231 @@
-"""Keyword index: BM25 (bm25s) over words, with Chinese segmented by jieba.
+"""Keyword index: BM25 over chunk keywords (Chinese segmented by jieba), kept in tantivy.
 
-The index is a cache of the catalog's chunk keywords, stamped with the catalog generation
-it was built at; writers rebuild it after they change chunks.
+The catalog owns the keyword tokens; the index is a search structure over them that a
+writer updates file by file. Every catalog write that changes a file's chunks also marks
+the file in the catalog's keyword journal, in the same transaction; `catch_up` re-indexes
+the marked files and clears the marks after tantivy's commit. A crash in between leaves
+the marks, and the next writer redoes those files: the cost follows the change, never the
+corpus, and the index cannot silently drift from the catalog.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import shutil
-from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens
+from ragkb.native import is_native_panic, native_stderr_silenced
 
 if TYPE_CHECKING:
-    import bm25s
+    import tantivy
 
-    from ragkb.index.catalog import Catalog
+    from ragkb.index.catalog import Catalog, ChunkRecord
 
-INDEX_DIR = "bm25"
-STAMP_FILE = "ragkb.json"
+INDEX_DIR = "keywords"
+LEGACY_DIRS = ("bm25",)  # bm25s indexes of earlier versions, rebuilt as INDEX_DIR once
+_TOKENIZER = "ragkb_words"  # the catalog's tokens are already cut: split on spaces only
+_WRITER_HEAP_BYTES = 64_000_000  # tantivy's indexing buffer, per writer
+_REBUILD_BATCH = 20_000  # chunks read from the catalog per step of a full rebuild
 
 log = logging.getLogger(__name__)
 
 
 class KeywordIndex:
-    """BM25 over the catalog's chunks, persisted beside the vector store.
+    """BM25 (tantivy's: k1 1.2, b 0.75) over the catalog's chunks, beside the vector store.
 
-    Only a writer (ingest or remove, under the knowledge base's lock) builds the index.
-    Readers use the last complete one: when it lags the catalog (an ingest is running) they
-    say so at --verbose; when it is missing or unreadable they search without it and say so,
-    and the next ingest rebuilds it.
+    Only a writer (ingest, remove or repair, under the knowledge base's lock) changes it.
+    Readers search the last commit: during an ingest they see the files indexed so far;
+    when the index is missing or unreadable they search without it and say so.
     """
 
     def __init__(self, directory: Path) -> None:
         self._dir = directory / INDEX_DIR
-        self._model: bm25s.BM25 | None = None
-        self._ids: list[str] = []
-        self._df: dict[str, int] | None = None  # None: no usable index
-        self._generation: int | None = None  # the catalog generation it was built at
-        self._seen: int | None = None  # the catalog generation last checked against
-        self._broken = False
-        self._sizes: dict[str, int] = {}  # index file -> bytes, as the writer recorded them
+        self._index: tantivy.Index | None = None
+        self._warned = False
+
+    # -- reading ----------------------------------------------------------------------
+    def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
+        """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
+        searcher = self._searcher(catalog)
+        tokens = list(dict.fromkeys(keyword_tokens(query)))
+        if searcher is None or not tokens or n <= 0:
+            return []
+        import tantivy
+
+        schema = self._require().schema
+        query_obj = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "kw", t)) for t in tokens]
+        )
+        result = searcher.search(query_obj, n)
+        return [
+            (searcher.doc(address)["chunk_id"][0], float(score))
+            for score, address in result.hits
+            if score > 0
+        ]
 
     def idf(self, catalog: Catalog) -> Callable[[str], float]:
         """Return token -> inverse document frequency over the knowledge base's chunks."""
-        self._refresh(catalog)
-        n, df = len(self._ids), self._df or {}
-        return lambda token: math.log((n + 1) / (df.get(token, 0) + 0.5))
+        searcher = self._searcher(catalog)
+        if searcher is None:
+            return lambda token: math.log(2.0)  # nothing indexed: every token as rare
+        n = searcher.num_docs
+        cache: dict[str, float] = {}
 
-    def vocabulary(self, catalog: Catalog) -> Collection[str] | None:
-        """Return every keyword token that occurs in some chunk; None without an index."""
-        self._refresh(catalog)
-        return None if self._df is None else self._df.keys()
+        def idf(token: str) -> float:
+            if token not in cache:
+                df = searcher.doc_freq("kw", token)
+                cache[token] = math.log((n + 1) / (df + 0.5))
+            return cache[token]
 
+        return idf
+
+    def vocabulary(self, catalog: Catalog) -> Vocabulary | None:
+        """Return the set of keyword tokens that occur in some chunk; None without an index."""
+        searcher = self._searcher(catalog)
+        return None if searcher is None else Vocabulary(searcher)
+
+    # -- writing (under the knowledge base's lock) -------------------------------------
     def is_current(self, catalog: Catalog) -> bool:
-        """Return whether a readable index matches the catalog (else a writer rebuilds it)."""
-        self._refresh(catalog)
-        return self._generation == catalog.generation() and self._readable()
-
-    def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
-        """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
-        self._refresh(catalog)
-        model = self._bm25()
-        if model is None:
-            return []
-        vocab = model.vocab_dict
-        tokens = [t for t in keyword_tokens(query) if t in vocab]
-        if not tokens:
-            return []
-        import numpy as np
-
-        scores = model.get_scores(tokens)
-        order = np.argsort(-scores)[: min(n, len(self._ids))]
-        return [(self._ids[i], float(scores[i])) for i in order if scores[i] > 0]
-
-    def _refresh(self, catalog: Catalog) -> None:
-        """Load the newest complete index when the catalog moved on; never build one."""
-        generation = catalog.generation()
-        if self._seen == generation:
-            return
-        self._seen = generation
-        if self._generation != generation and not self._load():
-            if self._df is None and catalog.chunk_count():
-                log.warning(
-                    "the keyword index of %s is missing or unreadable: searching without it "
-                    "until the next ingest rebuilds it",
-                    self._dir.parent,
-                )
-            return
-        if self._generation != generation:
-            log.info("the keyword index lags the catalog (an ingest is under way)")
-
-    def _load(self) -> bool:
-        stamp = self._dir / STAMP_FILE
-        try:
-            info = json.loads(stamp.read_text(encoding="utf-8"))
-            ids, df, generation = list(info["ids"]), dict(info["df"]), int(info["generation"])
-            self._sizes = dict(info.get("sizes") or {})
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return False
-        # The BM25 model itself loads on the first search: IDF needs only the stamp, and a
-        # vector-mode query should not pay for importing bm25s and scipy.
-        self._model, self._ids, self._df, self._generation = None, ids, df, generation
-        self._broken = False
-        return True
-
-    def _readable(self) -> bool:
-        """Return whether every index file is the size it was written at (no bm25s import:
-        a no-op ingest must stay cheap). An index from before sizes were recorded is rebuilt."""
-        if not self._ids:
-            return True  # nothing indexed: no files to check
-        if not self._sizes:
-            return False
-        try:
-            return all((self._dir / n).stat().st_size == size for n, size in self._sizes.items())
-        except OSError:
-            return False
-
-    def _bm25(self) -> bm25s.BM25 | None:
-        if self._model is None and self._ids and not self._broken:
-            import bm25s
-
-            try:
-                model = bm25s.BM25.load(str(self._dir))
-            except Exception as exc:  # a truncated or foreign file: search without it
-                self._unreadable(type(exc).__name__)
-                return None
-            # A writer may have swapped in a newer index since the stamp was read: the ids
-            # must be the ones this model was built with.
-            if int(model.scores["num_docs"]) != len(self._ids) and not (
-                self._load() and int(model.scores["num_docs"]) == len(self._ids)
-            ):
-                log.info("the keyword index changed while being read; skipped for this query")
-                return None
-            self._model = model
-        return self._model
-
-    def _unreadable(self, why: str) -> None:
-        self._broken = True
-        log.warning(
-            "the keyword index in %s is unreadable (%s): searching without it until the next "
-            "ingest rebuilds it",
-            self._dir,
-            why,
+        """Return whether the index holds exactly the catalog's chunks (no catch-up due)."""
+        searcher = self._open_searcher()
+        return (
+            searcher is not None
+            and not catalog.keyword_pending()
+            and searcher.num_docs == catalog.chunk_count()
         )
 
-    def _build(self, catalog: Catalog, generation: int) -> None:
-        import bm25s
+    def catch_up(self, catalog: Catalog) -> int:
+        """Index the files the catalog marked since the last commit; return how many.
 
-        ids: list[str] = []
-        corpus: list[list[str]] = []
-        df: Counter[str] = Counter()
-        for chunk in catalog.iter_chunks():
-            ids.append(chunk.chunk_id)
-            # An empty document breaks bm25s' vocabulary; a placeholder never matches a query.
-            corpus.append(chunk.keywords.split() or ["\x00"])
-            df.update(set(corpus[-1]))
-        model = None
-        if ids:
-            model = bm25s.BM25()
-            model.index(corpus, show_progress=False)
-        # Write to a temp dir then swap, so a reader never sees half an index.
-        tmp = self._dir.with_name(INDEX_DIR + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if model is not None:
-            model.save(str(tmp))
-        # The sizes let a writer tell a damaged index from a sound one without loading it.
-        sizes = {p.name: p.stat().st_size for p in tmp.iterdir()}
-        stamp = {"generation": generation, "ids": ids, "df": df, "sizes": sizes}
-        (tmp / STAMP_FILE).write_text(json.dumps(stamp), encoding="utf-8")
-        old = self._dir.with_name(INDEX_DIR + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self._dir.exists():
-            self._dir.rename(old)
-        tmp.rename(self._dir)
-        shutil.rmtree(old, ignore_errors=True)
-        self._model, self._ids, self._df, self._sizes = model, ids, dict(df), sizes
-        self._generation = self._seen = generation
-        self._broken = False
+        A missing, unreadable or miscounted index (a crash of an older version, a deleted
+        folder, a knowledge base built before this index existed) is rebuilt whole.
+        """
+        pending = catalog.keyword_pending()
+        searcher = self._open_searcher()
+        if searcher is None or (not pending and searcher.num_docs != catalog.chunk_count()):
+            self.rebuild(catalog)
+            return len(pending)
+        if not pending:
+            return 0
+        writer = self._writer()
+        for path in pending:
+            writer.delete_documents_by_term("path", path)
+            for document in self._documents(catalog.file_chunks(path)):
+                writer.add_document(document)
+        writer.commit()
+        writer.wait_merging_threads()
+        catalog.clear_keyword_pending(pending)
+        return len(pending)
 
     def rebuild(self, catalog: Catalog) -> None:
-        """Build the index from the catalog now; only a writer holding the lock calls this."""
-        self._build(catalog, catalog.generation())
+        """Build the index from the whole catalog (repair, first use, a damaged index)."""
+        pending = catalog.keyword_pending()
+        self._index = None
+        for name in (INDEX_DIR, *LEGACY_DIRS):
+            shutil.rmtree(self._dir.with_name(name), ignore_errors=True)
+        writer = self._writer()
+        batch: list[tantivy.Document] = []
+        for chunk in catalog.iter_chunks():
+            batch.extend(self._documents([chunk]))
+            if len(batch) >= _REBUILD_BATCH:
+                for document in batch:
+                    writer.add_document(document)
+                batch = []
+        for document in batch:
+            writer.add_document(document)
+        writer.commit()
+        writer.wait_merging_threads()
+        catalog.clear_keyword_pending(pending)
+        self._warned = False
+
+    # -- tantivy ----------------------------------------------------------------------
+    def _documents(self, chunks: Iterable[ChunkRecord]) -> Iterator[tantivy.Document]:
+        import tantivy
+
+        for chunk in chunks:
+            yield tantivy.Document(chunk_id=chunk.chunk_id, path=chunk.path, kw=chunk.keywords)
+
+    def _searcher(self, catalog: Catalog) -> tantivy.Searcher | None:
+        """The newest committed index for a read, or None (warned once) when there is none."""
+        searcher = self._open_searcher()
+        if searcher is None and not self._warned and catalog.chunk_count():
+            self._warned = True
+            log.warning(
+                "the keyword index of %s is missing or unreadable: searching without it "
+                "until `ragkb ingest` or `ragkb repair` rebuilds it",
+                self._dir.parent,
+            )
+        return searcher
+
+    def _open_searcher(self) -> tantivy.Searcher | None:
+        try:
+            # A damaged file can make tantivy panic, printing Rust's report to stderr.
+            with native_stderr_silenced():
+                index = self._require()
+                index.reload()  # a writer may have committed since: see its last commit
+                return index.searcher()
+        except BaseException as exc:
+            if not (isinstance(exc, Exception) or is_native_panic(exc)):
+                raise
+            log.debug("keyword index %s unusable: %s", self._dir, exc)
+            self._index = None
+            return None
+
+    def _require(self) -> tantivy.Index:
+        if self._index is None:
+            import tantivy
+
+            if not (self._dir / "meta.json").is_file():
+                raise OSError(f"{self._dir}: no keyword index")
+            self._index = tantivy.Index.open(str(self._dir))
+            _register_tokenizer(self._index)
+        return self._index
+
+    def _writer(self) -> tantivy.IndexWriter:
+        import tantivy
+
+        if self._index is None:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            if (self._dir / "meta.json").is_file():
+                self._index = tantivy.Index.open(str(self._dir))
+            else:
+                self._index = tantivy.Index(_schema(), path=str(self._dir))
+            _register_tokenizer(self._index)
+        return self._index.writer(heap_size=_WRITER_HEAP_BYTES, num_threads=1)
+
+
+class Vocabulary:
+    """The index's terms, looked up in it (never loaded whole): `token in vocabulary` and
+    `vocabulary.has_prefix(stem)`."""
+
+    def __init__(self, searcher: tantivy.Searcher) -> None:
+        self._searcher = searcher
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and self._searcher.doc_freq("kw", token) > 0
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Return whether some indexed token starts with PREFIX."""
+        return bool(self._searcher.terms_with_prefix("kw", prefix, limit=1))
+
+
+def _schema() -> tantivy.Schema:
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("path", stored=False, tokenizer_name="raw")  # delete by file
+    builder.add_text_field("kw", stored=False, tokenizer_name=_TOKENIZER, index_option="freq")
+    return builder.build()
+
+
+def _register_tokenizer(index: tantivy.Index) -> None:
+    import tantivy
+
+    index.register_tokenizer(
+        _TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+    )

@@ -84,6 +84,7 @@ class Syncer:
         ocr_page_timeout_s: float = 60.0,
         batch_chunks: int = 512,
         progress: Progress | None = None,
+        after_batch: Callable[[], object] | None = None,
     ) -> None:
         self._kb = kb
         self._catalog = catalog
@@ -98,6 +99,7 @@ class Syncer:
         self._ocr_page_timeout_s = ocr_page_timeout_s
         self._batch_chunks = batch_chunks  # gathered across files before one embedding pass
         self._progress = progress
+        self._after_batch = after_batch  # e.g. the keyword index takes in the batch's files
         self._report_failed: list[FileFailure] = []
         self._warnings: list[str] = []
         self._chunks_added = 0
@@ -280,6 +282,8 @@ class Syncer:
             self._record_file(item, ids[offset : offset + n], indexed[offset : offset + n])
             offset += n
             done.append(item.candidate.path)
+        if self._after_batch is not None:
+            self._after_batch()
         return done
 
     def _embed(self, texts: list[str]) -> list[list[float]]:

@@ -80,7 +80,7 @@ def run_ingest(
             return IngestReport(kb=kb, failed=tuple(found.failures))
     lock = acquire_lock(directory)
     try:
-        plan, rechunk = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
+        plan, _ = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
 
         def record_fingerprint() -> None:
             current = fingerprint(parts.embedder.dimension)  # loads the embedder
@@ -102,11 +102,10 @@ def run_ingest(
             ocr_page_timeout_s=options.ocr_page_timeout_s,
             batch_chunks=options.batch_chunks,
             progress=progress,
+            after_batch=lambda: parts.keywords.catch_up(catalog),
         )
         report = syncer.apply(plan)
-        changed = report.added or report.updated or report.removed or rechunk
-        if changed or not parts.keywords.is_current(catalog):  # also repairs a broken index
-            parts.keywords.rebuild(catalog)
+        parts.keywords.catch_up(catalog)  # also rebuilds a missing or damaged index
         parts.query_encoder.prepare(catalog.sample_texts(TWIN_SAMPLE_CHUNKS))
         return report
     finally:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragkb.errors import ConfigError, ModelError
 from ragkb.models.bundled import bundled_path
+from ragkb.native import native_stderr_silenced
 from ragkb.types import Delta, Message, Sampling
 
 if TYPE_CHECKING:
@@ -169,22 +167,6 @@ class LlamaCppGenerator:
             yield Delta("", completion_tokens=produced)
         except ValueError as exc:  # llama-cpp raises ValueError for context overflow
             raise ModelError(f"{self.name}: {exc}") from exc
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Silence stderr for the duration: file descriptor 2, where C code writes, and
-    sys.stderr, where llama-cpp-python's log callback prints llama.cpp's messages."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 @functools.cache

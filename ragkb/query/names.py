@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from ragkb.language import has_han, keyword_tokens, language_of
 
@@ -74,9 +75,24 @@ def reads_as_english(question: str) -> bool:
     return english >= max(others)
 
 
+class Vocabulary(Protocol):
+    """The keyword tokens the documents use, looked up where they are kept."""
+
+    def __contains__(self, token: object) -> bool: ...
+    def has_prefix(self, prefix: str) -> bool: ...
+
+
+class WordSet(frozenset[str]):
+    """A vocabulary held in memory."""
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Return whether some word starts with PREFIX."""
+        return any(word.startswith(prefix) for word in self)
+
+
 def unknown_terms(
     query_tokens: Iterable[str],
-    vocabulary: Collection[str],
+    vocabulary: Vocabulary,
     is_common_word: Callable[[str], bool],
     question: str | None = None,
 ) -> list[str]:
@@ -104,7 +120,7 @@ def unknown_terms(
         if is_everyday_word(token):
             continue
         stem = _INFLECTION.sub("", token)
-        if len(stem) >= 4 and any(word.startswith(stem) for word in vocabulary):
+        if len(stem) >= 4 and vocabulary.has_prefix(stem):
             continue
         if question is not None:
             if names is None:
