@@ -45,6 +45,7 @@ def build_parts(settings: Settings) -> Parts:
             metric=metric,
             path=directory / "chroma",
             url=settings.store.store_url,
+            identity=catalog.identity,
         ),
         keywords=KeywordIndex(directory),
         embedder=embedder,

@@ -68,6 +68,25 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
+def test_a_second_catalog_cannot_write_a_collection_another_built(
+    chroma_url: str, tmp_path: Path
+) -> None:
+    """Two machines (two data homes) ingesting into one server-side collection would each
+    take the other's vectors for orphans: the second is refused before it writes."""
+    from ragkb.errors import StoreMismatchError
+
+    flags = {"store_url": chroma_url, "kb": "shared"}
+    first = KnowledgeBase(load_settings(flags, environ={"RAGKB_HOME": str(tmp_path / "a")}))
+    assert not first.ingest([str(SAMPLE_DOCS / "faq.md")]).failed
+    stored = first.parts.vectors.count()
+    second = KnowledgeBase(load_settings(flags, environ={"RAGKB_HOME": str(tmp_path / "b")}))
+    with pytest.raises(StoreMismatchError, match="belongs to another knowledge base"):
+        second.ingest([str(SAMPLE_DOCS / "release-notes.txt")])
+    assert first.parts.vectors.count() == stored
+    again = KnowledgeBase(load_settings(flags, environ={"RAGKB_HOME": str(tmp_path / "a")}))
+    assert again.search("Which formats can ragkb ingest?", k=1)[0].source.endswith("faq.md")
+
+
 @pytest.fixture(scope="module")
 def model_server_url() -> Iterator[str]:
     port = _free_port()

@@ -11,6 +11,7 @@ from ragkb.errors import EXIT_MISMATCH, ConfigError, StoreMismatchError
 from ragkb.index.vectors import ChromaStore, collection_name, distance_to_score, score_to_distance
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -122,6 +123,33 @@ def test_reopening_keeps_the_vectors(tmp_path: Path) -> None:
 
     assert again.count() == 3
     assert collection_name("notes") == "ragkb_notes"
+
+
+@pytest.mark.slow
+def test_a_collection_belongs_to_the_catalog_that_first_wrote_it(tmp_path: Path) -> None:
+    names: dict[str, str] = {}
+
+    def identity(who: str) -> Callable[[bool], str | None]:
+        def named(create: bool) -> str | None:
+            if create:
+                names.setdefault(who, who + "-id")
+            return names.get(who)
+
+        return named
+
+    fill(ChromaStore(kb="notes", metric="cosine", path=tmp_path / "chroma", identity=identity("a")))
+    assert names == {"a": "a-id"}  # claimed on the first write
+    other = ChromaStore(
+        kb="notes", metric="cosine", path=tmp_path / "chroma", identity=identity("b")
+    )
+    with pytest.raises(StoreMismatchError, match="belongs to another knowledge base"):
+        other.delete_source("a.txt")  # a new catalog gets its identity, then is refused
+    with pytest.raises(StoreMismatchError):
+        other.drop()
+    owner = ChromaStore(
+        kb="notes", metric="cosine", path=tmp_path / "chroma", identity=identity("a")
+    )
+    assert owner.count() == 3
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,6 +179,15 @@ class Catalog:
             self._db.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value))
             )
+
+    def identity(self, create: bool = False) -> str | None:
+        """Return this knowledge base's own name, made (a random UUID) when CREATE and it has
+        none: what its vector collection is marked with, so another catalog cannot write it."""
+        found = self.get_meta("identity")
+        if found is None and create:
+            found = uuid.uuid4().hex
+            self.set_meta("identity", found)
+        return found
 
     # -- files ------------------------------------------------------------------------
     @_reported

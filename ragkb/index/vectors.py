@@ -6,6 +6,7 @@ import functools
 import hashlib
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -149,14 +150,26 @@ def _read_retried(method: _Method) -> _Method:
 class ChromaStore:
     """The chunks' vectors, with their source metadata, in one Chroma collection."""
 
-    def __init__(self, *, kb: str, metric: str, path: Path | None, url: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        kb: str,
+        metric: str,
+        path: Path | None,
+        url: str = "",
+        identity: Callable[[bool], str | None] = lambda create: None,
+    ) -> None:
+        """IDENTITY(create) names the catalog this collection belongs to (a new name when
+        CREATE and it has none yet): a collection holds the vectors of one catalog only."""
         if metric not in METRICS:
             raise ConfigError(f"metric {metric!r}: expected one of {', '.join(METRICS)}")
         self.kb = kb
         self.metric = metric
         self._path = None if url else str(path)
         self._url = url
+        self._identity = identity
         self._collection: Collection | None = None
+        self._claimed = False
 
     @property
     def where(self) -> str:
@@ -183,7 +196,38 @@ class ChromaStore:
                     f"knowledge base '{self.kb}': its vector store uses metric {actual}, "
                     f"not {self.metric}; the metric is fixed at creation"
                 )
+            self._check_owner(self._collection, self._identity(False))
         return self._collection
+
+    def _check_owner(self, collection: Collection, mine: str | None) -> None:
+        """Refuse a collection that another catalog writes (a second machine ingesting into
+        the same server-side collection): each would take the other's vectors for orphans,
+        delete the other's files of the same path, and hold chunks the other's keyword index
+        and catalog know nothing of."""
+        meta = collection.metadata or {}
+        owner = meta.get("ragkb_owner")
+        if owner and mine and owner != mine:
+            host = meta.get("ragkb_owner_host") or "another machine"
+            raise StoreMismatchError(
+                f"knowledge base '{self.kb}': the collection {collection_name(self.kb)} at "
+                f"{self.where} belongs to another knowledge base (built on {host}); two "
+                "catalogs cannot share one collection. Use another --kb name here, or search "
+                "it from the machine that built it"
+            )
+        self._claimed = bool(owner) and owner == mine
+
+    def _writable(self) -> Collection:
+        """The collection, marked as this catalog's before anything in it changes."""
+        collection = self._coll()
+        if not self._claimed:
+            mine = self._identity(True)
+            self._check_owner(collection, mine)  # a catalog made just now has an identity
+            if not self._claimed:
+                meta = dict(collection.metadata or {})
+                meta.update(ragkb_owner=mine, ragkb_owner_host=socket.gethostname())
+                collection.modify(metadata=meta)
+                self._claimed = True
+        return collection
 
     @_reported
     def count(self) -> int:
@@ -199,7 +243,7 @@ class ChromaStore:
         documents: Sequence[str],
     ) -> None:
         """Insert or replace vectors, in batches the client accepts."""
-        coll = self._coll()
+        coll = self._writable()
         step = max(1, min(5000, _max_batch(coll)))
         for start in range(0, len(ids), step):
             end = start + step
@@ -213,7 +257,7 @@ class ChromaStore:
     @_reported
     def delete_source(self, source: str) -> None:
         """Delete every vector whose chunk came from SOURCE."""
-        self._coll().delete(where={"source": source})
+        self._writable().delete(where={"source": source})
 
     @_reported
     def all_ids(self) -> list[str]:
@@ -223,7 +267,7 @@ class ChromaStore:
     @_reported
     def delete_ids(self, ids: Sequence[str]) -> None:
         """Delete vectors by id, in batches the client accepts."""
-        coll = self._coll()
+        coll = self._writable()
         for start in range(0, len(ids), 5000):
             coll.delete(ids=list(ids[start : start + 5000]))
 
@@ -257,7 +301,13 @@ class ChromaStore:
         return {i: [float(x) for x in v] for i, v in zip(got["ids"], vectors, strict=True)}
 
     def drop(self) -> None:
-        """Delete the whole collection."""
+        """Delete the whole collection (only this catalog's: another's is refused)."""
+        try:
+            self._writable()  # another catalog's collection is refused here
+        except StoreMismatchError:
+            raise
+        except RagkbError:
+            pass  # a store that cannot be reached is reported by the delete below
         client = _client(self._path, self._url)
         try:
             client.delete_collection(collection_name(self.kb))
