@@ -576,3 +576,21 @@ def test_eval_answers_scores_the_lead_line_language_and_support(docs: Path, tmp_
     assert m["answer_has_span"] == m["lead_has_span"] == m["shown_has_span"] == 1.0
     assert m["language_match"] == 1.0 and m["language_retried"] == 0.0
     assert m["unsupported_sentences"] == 0.5  # the bananas
+
+
+def test_ingesting_one_more_file_reindexes_only_that_file(docs: Path, monkeypatch) -> None:
+    from ragkb.index.keywords import INDEX_DIR, KeywordIndex
+
+    kb = _kb()
+    kb.ingest([str(docs)])
+    segments = {p.name for p in (kb.directory / INDEX_DIR).glob("*.term")}
+    rebuilt: list[bool] = []
+    monkeypatch.setattr(KeywordIndex, "rebuild", lambda self, catalog: rebuilt.append(True))
+    (docs / "tides.txt").write_text("Spring tides follow the new and full moon.\n", "utf-8")
+    report = kb.ingest([str(docs)])
+    assert report.added == (str(docs / "tides.txt"),) and not rebuilt
+    assert segments <= {p.name for p in (kb.directory / INDEX_DIR).glob("*.term")}
+    assert kb.search("spring tides moon", mode="keyword")[0].source == str(docs / "tides.txt")
+    kb.remove([str(docs / "garden.md")])
+    assert not rebuilt and kb.parts.catalog.keyword_pending() == []
+    assert kb.parts.keywords.is_current(kb.parts.catalog)
