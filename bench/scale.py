@@ -207,7 +207,9 @@ def child(args: list[str]) -> dict[str, Any]:
             try:
                 hits = kb.search(QUERIES[i % len(QUERIES)], k=5, mode="hybrid")
                 empty += not hits
-            except Exception as exc:
+            except BaseException as exc:  # a native panic too: a failed search is the finding
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 failures += 1
                 errors.append(f"{type(exc).__name__}: {exc}"[:200])
             times.append(time.perf_counter() - t)
@@ -307,16 +309,16 @@ def measure(size: int, work: Path, pool: list[str], server: bool) -> dict[str, A
         searcher = subprocess.Popen(
             [sys.executable, __file__, "_child", "search-loop", str(home), str(stop)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=(work / f"search-loop-{size}.log").open("w"),
             text=True,
-            env={**os.environ},
         )
     ingest = run_child("ingest", str(home), str(docs))
     during = None
     if searcher is not None:
         stop.touch()
         out, _ = searcher.communicate(timeout=300)
-        during = json.loads(out.strip().splitlines()[-1])
+        lines = out.strip().splitlines()
+        during = json.loads(lines[-1]) if lines else {"crashed": searcher.returncode}
     figures: dict[str, Any] = {
         "size": size,
         "files": files,

@@ -22,18 +22,28 @@ from ragkb.ingest.lock import LOCK_FILE, acquire_lock
 from ragkb.ingest.repair import RepairReport, repair
 from ragkb.ingest.run import IngestOptions, run_ingest
 from ragkb.query import ask as asking
+from ragkb.query.filters import parse_filter
 from ragkb.query.retrieve import Retrieval, retrieve
 from ragkb.types import (
     Answer,
     AskEvent,
     DoneEvent,
+    Filter,
     Hit,
     IngestReport,
     SourcesEvent,
     TextEvent,
 )
 
-__all__ = ["AskEvent", "DoneEvent", "KnowledgeBase", "SourcesEvent", "TextEvent"]
+__all__ = [
+    "AskEvent",
+    "DoneEvent",
+    "Filter",
+    "KnowledgeBase",
+    "SourcesEvent",
+    "TextEvent",
+    "parse_filter",
+]
 
 if TYPE_CHECKING:
     from ragkb.config import Settings
@@ -112,10 +122,12 @@ class KnowledgeBase:
         k: int | None = None,
         mode: str | None = None,
         user_words: str | None = None,
+        scope: Filter | None = None,
     ) -> Retrieval:
         """Return ranked hits for QUERY and the verdict on whether they can answer it.
 
-        USER_WORDS, when QUERY is a rewrite, are the words checked for unknown names.
+        USER_WORDS, when QUERY is a rewrite, are the words checked for unknown names. SCOPE
+        (see `parse_filter`) limits the search to some files.
         """
         self._require()
         check_fingerprint(
@@ -125,7 +137,13 @@ class KnowledgeBase:
         mode = mode or r.mode
         started = time.monotonic()
         result = retrieve(
-            query, parts=self.parts, settings=r, k=k or r.k, mode=mode, user_words=user_words
+            query,
+            parts=self.parts,
+            settings=r,
+            k=k or r.k,
+            mode=mode,
+            user_words=user_words,
+            scope=scope,
         )
         log.info(
             "retrieved %d chunks (%d relevant) in %.0f ms, mode %s",
@@ -136,9 +154,16 @@ class KnowledgeBase:
         )
         return result
 
-    def search(self, query: str, *, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        """Return the K chunks closest to QUERY."""
-        return list(self.retrieve(query, k=k, mode=mode).hits)
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        scope: Filter | None = None,
+    ) -> list[Hit]:
+        """Return the K chunks closest to QUERY (among the files SCOPE lets through)."""
+        return list(self.retrieve(query, k=k, mode=mode, scope=scope).hits)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
         """Answer QUESTION from the knowledge base (not streamed); takes ask_stream's options."""
@@ -155,19 +180,24 @@ class KnowledgeBase:
         mode: str | None = None,
         session: ChatSession | None = None,
         evidence: bool | None = None,
+        scope: Filter | None = None,
     ) -> Iterator[AskEvent]:
         """Retrieve, then stream the answer; refuse without calling the model if nothing fits."""
         return asking.ask_stream(
             question,
             parts=self.parts,
             options=self._ask_options(evidence),
-            retrieve=lambda query, words: self.retrieve(query, k=k, mode=mode, user_words=words),
+            retrieve=lambda query, words: self.retrieve(
+                query, k=k, mode=mode, user_words=words, scope=scope
+            ),
             session=session,
         )
 
-    def prompt_for(self, question: str, *, k: int | None = None) -> PackedPrompt:
+    def prompt_for(
+        self, question: str, *, k: int | None = None, scope: Filter | None = None
+    ) -> PackedPrompt:
         """Return the exact messages the model would get for QUESTION (for --show-prompt)."""
-        retrieval = self.retrieve(question, k=k)
+        retrieval = self.retrieve(question, k=k, scope=scope)
         return asking.pack(
             question, retrieval.relevant, parts=self.parts, options=self._ask_options(None)
         )

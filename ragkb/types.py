@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 Message = dict[str, str]  # {"role": ..., "content": ...}
 
@@ -53,6 +54,40 @@ class Chunk:
     heading: str | None = None
     tokens: int = 0  # counted with the embedder's tokenizer, special tokens excluded
     ocr: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which files a search may draw on; an empty field does not narrow it.
+
+    A file passes when it matches any of PATHS (globs), any of TYPES and any of TAGS, and
+    its ingest and modification times fall in the ranges (seconds since the epoch; since
+    inclusive, until exclusive). `query.filters.parse_filter` builds one from what a person
+    types; `describe()` is its JSON form.
+    """
+
+    paths: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()  # pdf, docx, md, txt, image
+    tags: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    modified_since: float | None = None
+    modified_until: float | None = None
+
+    def is_empty(self) -> bool:
+        """Return whether the filter lets every file through."""
+        return self == Filter()
+
+    def describe(self) -> dict[str, object]:
+        """Return the filter's fields that are set (times as ISO 8601 UTC), for output."""
+        out: dict[str, object] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if isinstance(value, float):
+                out[name] = datetime.fromtimestamp(value, tz=UTC).isoformat()
+            elif value:
+                out[name] = list(value)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

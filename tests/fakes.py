@@ -179,10 +179,16 @@ class InMemoryVectorStore:
             return 1.0 - math.fsum(x * y for x, y in zip(a, b, strict=True))
         return math.fsum((x - y) ** 2 for x, y in zip(a, b, strict=True))
 
-    def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]:
-        """Return the N nearest vectors, nearest first (ties by id, so the order is stable)."""
+    def query(
+        self, embedding: Sequence[float], n: int, sources: Sequence[str] | None = None
+    ) -> list[VectorMatch]:
+        """Return the N nearest vectors, nearest first (ties by id, so the order is stable);
+        only those of SOURCES when given."""
+        allowed = None if sources is None else set(sources)
         matches = [
-            VectorMatch(cid, self._distance(embedding, r.vector)) for cid, r in self.records.items()
+            VectorMatch(cid, self._distance(embedding, r.vector))
+            for cid, r in self.records.items()
+            if allowed is None or r.metadata.get("source") in allowed
         ]
         matches.sort(key=lambda m: (m.distance, m.chunk_id))
         return matches[:n]

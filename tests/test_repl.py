@@ -153,9 +153,9 @@ def test_k_and_mode_reach_retrieval(
     seen: list[tuple] = []
     original = KnowledgeBase.retrieve
 
-    def spy(self, query, *, k=None, mode=None, user_words=None):
+    def spy(self, query, *, k=None, mode=None, user_words=None, scope=None):
         seen.append((k, mode))
-        return original(self, query, k=k, mode=mode, user_words=user_words)
+        return original(self, query, k=k, mode=mode, user_words=user_words, scope=scope)
 
     monkeypatch.setattr(KnowledgeBase, "retrieve", spy)
 

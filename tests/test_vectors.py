@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ragkb.errors import EXIT_MISMATCH, ConfigError, StoreMismatchError
-from ragkb.index.vectors import ChromaStore, collection_name, distance_to_score, score_to_distance
+from ragkb.index.vectors import (
+    STORE_LOCK_FILE,
+    ChromaStore,
+    collection_name,
+    distance_to_score,
+    score_to_distance,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -193,3 +199,31 @@ def test_a_read_that_fails_mid_write_is_retried(monkeypatch) -> None:
     assert [(m.chunk_id, m.distance) for m in store.query([1.0], 3)] == [("a", 0.25)]
     assert FlakyCollection.calls == 2
     assert len(opened) == 2  # the retry read through a freshly opened store
+
+
+@pytest.mark.slow
+def test_every_call_into_an_embedded_store_waits_for_another_process_using_it(
+    tmp_path: Path,
+) -> None:
+    """chromadb's embedded store is not safe across processes (a search reading the index
+    while an ingest writes it can crash): a call holds the store lock, and waits for it."""
+    import subprocess
+    import sys
+    import time
+
+    fill(ChromaStore(kb="notes", metric="cosine", path=tmp_path / "chroma"))
+    lock = tmp_path / STORE_LOCK_FILE
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import filelock, sys, time\n"
+         f"with filelock.FileLock({str(lock)!r}):\n"
+         "    print('held', flush=True); time.sleep(1.5)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    found = ChromaStore(kb="notes", metric="cosine", path=tmp_path / "chroma").query(
+        unit(1, 0, 0), 1
+    )
+    assert time.monotonic() - started >= 1.0  # it waited for the other process
+    assert len(found) == 1
+    holder.wait(timeout=10)

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS files (
     reason TEXT,
     ocr_pages INTEGER NOT NULL DEFAULT 0,
     warnings TEXT NOT NULL DEFAULT '[]',
-    reader INTEGER NOT NULL DEFAULT 1
+    reader INTEGER NOT NULL DEFAULT 1,
+    mtime REAL
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY,
@@ -50,6 +51,13 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks(path, idx);
 -- Files whose chunks changed since the keyword index last committed (keywords.catch_up).
 CREATE TABLE IF NOT EXISTS keyword_pending (path TEXT PRIMARY KEY);
+-- Labels given at ingest (`ingest --tag`); they stay until the file is forgotten.
+CREATE TABLE IF NOT EXISTS tags (
+    path TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (path, tag)
+);
+CREATE INDEX IF NOT EXISTS tags_by_tag ON tags(tag);
 """
 # Columns added since the first catalogs: (table, column, declaration). A catalog written
 # before them gains them on open, with their defaults (no OCR, no warnings recorded).
@@ -58,9 +66,11 @@ _ADDED_COLUMNS = (
     ("files", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
     ("chunks", "ocr", "INTEGER NOT NULL DEFAULT 0"),
     ("files", "reader", "INTEGER NOT NULL DEFAULT 1"),
+    ("files", "mtime", "REAL"),
 )
 _FILE_COLUMNS = (
-    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings, reader"
+    "path, file_hash, size, chunks, pages, ingested_at, status, reason, ocr_pages, warnings, "
+    "reader, mtime"
 )
 _CHUNK_COLUMNS = "chunk_id, path, idx, page, heading, text, keywords, ocr"
 
@@ -80,12 +90,20 @@ class FileRecord:
     ocr_pages: int = 0  # pages read by OCR
     warnings: tuple[str, ...] = ()  # what was lost or weak in it, e.g. skipped pages
     reader: int = 1  # the version of its kind's reader that read it (documents.READERS)
+    mtime: float | None = None  # the file's modification time when it was read
+    tags: tuple[str, ...] = ()  # labels given at ingest, sorted
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> FileRecord:
+    def from_row(cls, row: tuple[Any, ...], tags: tuple[str, ...] = ()) -> FileRecord:
         """Build a record from a row of _FILE_COLUMNS."""
-        *head, warnings, reader = row
-        return cls(*head, warnings=tuple(json.loads(warnings or "[]")), reader=reader)
+        *head, warnings, reader, mtime = row
+        return cls(
+            *head,
+            warnings=tuple(json.loads(warnings or "[]")),
+            reader=reader,
+            mtime=mtime,
+            tags=tags,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +211,11 @@ class Catalog:
     @_reported
     def files(self) -> list[FileRecord]:
         """Return every file record, sorted by path."""
+        tags: dict[str, list[str]] = {}
+        for path, tag in self._reader.execute("SELECT path, tag FROM tags ORDER BY path, tag"):
+            tags.setdefault(path, []).append(tag)
         rows = self._reader.execute(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY path")
-        return [FileRecord.from_row(row) for row in rows]
+        return [FileRecord.from_row(row, tuple(tags.get(row[0], ()))) for row in rows]
 
     @_reported
     def file(self, path: str) -> FileRecord | None:
@@ -202,7 +223,10 @@ class Catalog:
         row = self._reader.execute(
             f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (path,)
         ).fetchone()
-        return FileRecord.from_row(row) if row else None
+        if row is None:
+            return None
+        tags = self._reader.execute("SELECT tag FROM tags WHERE path = ? ORDER BY tag", (path,))
+        return FileRecord.from_row(row, tuple(t[0] for t in tags))
 
     @_reported
     def record_file(self, record: FileRecord, chunks: Iterable[ChunkRecord]) -> None:
@@ -218,7 +242,7 @@ class Catalog:
             )
             self._db.execute(
                 f"INSERT OR REPLACE INTO files({_FILE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.path,
                     record.file_hash,
@@ -231,6 +255,7 @@ class Catalog:
                     record.ocr_pages,
                     json.dumps(list(record.warnings), ensure_ascii=False),
                     record.reader,
+                    record.mtime,
                 ),
             )
             self._mark_for_keywords(record.path)
@@ -261,8 +286,44 @@ class Catalog:
         with self._db:
             n = self._db.execute("DELETE FROM chunks WHERE path = ?", (path,)).rowcount
             self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+            self._db.execute("DELETE FROM tags WHERE path = ?", (path,))
             self._mark_for_keywords(path)
         return n
+
+    @_reported
+    def add_tags(self, paths: Iterable[str], tags: Iterable[str]) -> None:
+        """Label each of PATHS (files the catalog knows) with every one of TAGS."""
+        pairs = [(p, t) for p in paths for t in dict.fromkeys(tags)]
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO tags(path, tag) SELECT path, ? FROM files WHERE path = ?",
+                ((t, p) for p, t in pairs),
+            )
+
+    @_reported
+    def paths_where(
+        self,
+        *,
+        tags: Iterable[str] = (),
+        ingested: tuple[float | None, float | None] = (None, None),
+        modified: tuple[float | None, float | None] = (None, None),
+    ) -> list[str]:
+        """Return the paths of read files with any of TAGS (all files when none) whose ingest
+        and modification times fall in the (since, until) ranges given, sorted."""
+        sql, args = "SELECT path FROM files WHERE status = 'ok'", []
+        wanted = list(dict.fromkeys(tags))
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            sql += f" AND path IN (SELECT path FROM tags WHERE tag IN ({marks}))"
+            args += wanted
+        for column, (since, until) in (("ingested_at", ingested), ("mtime", modified)):
+            if since is not None:
+                sql += f" AND {column} >= ?"
+                args.append(since)
+            if until is not None:
+                sql += f" AND {column} < ?"
+                args.append(until)
+        return [r[0] for r in self._reader.execute(sql + " ORDER BY path", args)]
 
     def _mark_for_keywords(self, path: str) -> None:
         self._db.execute("INSERT OR IGNORE INTO keyword_pending(path) VALUES (?)", (path,))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,19 +48,29 @@ class KeywordIndex:
         self._warned = False
 
     # -- reading ----------------------------------------------------------------------
-    def search(self, catalog: Catalog, query: str, n: int) -> list[tuple[str, float]]:
-        """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores."""
+    def search(
+        self, catalog: Catalog, query: str, n: int, paths: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores.
+        With PATHS, only chunks of those files (filtered inside the search, not after it)."""
         searcher = self._searcher(catalog)
         tokens = list(dict.fromkeys(keyword_tokens(query)))
-        if searcher is None or not tokens or n <= 0:
+        if searcher is None or not tokens or n <= 0 or (paths is not None and not paths):
             return []
         import tantivy
 
         schema = self._require().schema
-        query_obj = tantivy.Query.boolean_query(
+        words = tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "kw", t)) for t in tokens]
         )
-        result = searcher.search(query_obj, n)
+        if paths is not None:  # scores stay BM25's: the file clause adds nothing to them
+            files = tantivy.Query.const_score_query(
+                tantivy.Query.term_set_query(schema, "path", list(paths)), 0.0
+            )
+            words = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, words), (tantivy.Occur.Must, files)]
+            )
+        result = searcher.search(words, n)
         return [
             (searcher.doc(address)["chunk_id"][0], float(score))
             for score, address in result.hits
@@ -154,6 +164,9 @@ class KeywordIndex:
         searcher = self._open_searcher()
         if searcher is None and not self._warned and catalog.chunk_count():
             self._warned = True
+            if catalog.keyword_pending() and not (self._dir / "meta.json").exists():
+                log.info("the keyword index is not built yet: the first ingest is under way")
+                return None
             log.warning(
                 "the keyword index of %s is missing or unreadable: searching without it "
                 "until `ragkb ingest` or `ragkb repair` rebuilds it",

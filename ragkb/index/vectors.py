@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 METRICS = ("cosine", "l2")
 READ_RETRY_DELAYS_S = (0.05, 0.2, 0.5)  # then the last try raises
 log = logging.getLogger(__name__)
+
+STORE_LOCK_FILE = "store.lock"  # beside the embedded store's folder, in the kb folder
+STORE_LOCK_TIMEOUT_S = 300.0
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 _CLIENTS: dict[tuple[str | None, str], ClientAPI] = {}  # (folder, server URL) -> client
 
@@ -82,12 +86,17 @@ def _release_client(path: str) -> None:
     """
     if _CLIENTS.pop((path, ""), None) is None:
         return
+    _forget_system(path)
+
+
+def _forget_system(path: str) -> None:
     from chromadb.api.shared_system_client import SharedSystemClient
 
     system = SharedSystemClient._identifier_to_system.pop(path, None)
     SharedSystemClient._identifier_to_refcount.pop(path, None)
     if system is not None:
-        system.stop()
+        with contextlib.suppress(Exception):  # a System that never started cannot stop
+            system.stop()
 
 
 def _open_client(path: str | None, url: str) -> ClientAPI:
@@ -106,17 +115,27 @@ def _open_client(path: str | None, url: str) -> ClientAPI:
             settings=chroma_settings,
         )
     assert path is not None
-    return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    except Exception as exc:
+        # Another process was creating or migrating the folder's database at that moment.
+        # chromadb keeps the half-started System for the folder; drop it, then try again.
+        log.info("opening the vector store at %s failed (%s); retrying once", path, exc)
+        _forget_system(path)
+        time.sleep(0.5)
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 
 def _reported(method: _Method) -> _Method:
-    """Turn whatever chromadb raises (its Rust core has many error types, a full disk among
-    them) into one StorageError naming the store; ragkb's own errors pass through."""
+    """Run a store call alone (see ChromaStore._alone) and turn whatever chromadb raises (its
+    Rust core has many error types, a full disk among them) into one StorageError naming the
+    store; ragkb's own errors pass through."""
 
     @functools.wraps(method)
     def wrapper(self: ChromaStore, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            with self._alone():
+                return method(self, *args, **kwargs)
         except RagkbError:
             raise
         except Exception as exc:
@@ -170,6 +189,36 @@ class ChromaStore:
         self._identity = identity
         self._collection: Collection | None = None
         self._claimed = False
+        self._lock_file = None if url or path is None else path.parent / STORE_LOCK_FILE
+
+    @contextlib.contextmanager
+    def _alone(self) -> Iterator[None]:
+        """Hold the embedded store's process lock for one call.
+
+        chromadb's embedded store is safe across threads, not across processes: a search in
+        one process that reads the index while an ingest in another writes it can crash in
+        chromadb's Rust core (a segmentation fault, seen at 30k chunks). So every call into an
+        embedded store, read or write, holds an OS file lock (released by the kernel if its
+        holder dies); a call waits at most one write batch. A Chroma server serialises its own
+        callers, so a server store takes no lock.
+        """
+        if self._lock_file is None:
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self._lock_file), timeout=STORE_LOCK_TIMEOUT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StorageError(
+                f"vector store at {self.where}: another ragkb process has held it for over "
+                f"{STORE_LOCK_TIMEOUT_S:.0f} s"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     @property
     def where(self) -> str:
@@ -273,15 +322,24 @@ class ChromaStore:
 
     @_read_retried
     @_reported
-    def query(self, embedding: Sequence[float], n: int) -> list[VectorMatch]:
-        """Return the N nearest chunks, closest first."""
+    def query(
+        self, embedding: Sequence[float], n: int, sources: Sequence[str] | None = None
+    ) -> list[VectorMatch]:
+        """Return the N nearest chunks, closest first; only chunks of SOURCES when given (the
+        store filters inside its search, so N come back whenever N chunks match)."""
         coll = self._coll()
         total = coll.count()
-        if total == 0:
+        if total == 0 or (sources is not None and not sources):
             return []
+        where: dict[str, Any] | None = None
+        if sources is not None:
+            where = (
+                {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
+            )
         got = coll.query(
             query_embeddings=[list(embedding)],
             n_results=min(n, total),
+            where=where,
             include=["distances"],
         )
         ids = got["ids"][0]
@@ -300,6 +358,7 @@ class ChromaStore:
             return {}
         return {i: [float(x) for x in v] for i, v in zip(got["ids"], vectors, strict=True)}
 
+    @_reported
     def drop(self) -> None:
         """Delete the whole collection (only this catalog's: another's is refused)."""
         try:

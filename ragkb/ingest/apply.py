@@ -339,10 +339,18 @@ class Syncer:
                 ocr_pages=item.ocr_pages,
                 warnings=item.warnings,
                 reader=reader_version(path),
+                mtime=_mtime(path),
             ),
             records,
         )
         self._chunks_added += len(item.chunks)
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:  # gone since it was read: its time is unknown, not an error
+        return None
 
 
 def _chunk_ids(item: _Pending) -> list[str]:

@@ -80,6 +80,10 @@ def run_ingest(
             return IngestReport(kb=kb, failed=tuple(found.failures))
     lock = acquire_lock(directory)
     try:
+        if not catalog.exists():
+            # Readers take a knowledge base to exist once its catalog does: its vector store
+            # is made first, so no reader ever creates it while this writer does.
+            parts.vectors.count()
         plan, _ = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
 
         def record_fingerprint() -> None:

@@ -52,6 +52,7 @@ def rank_candidates(
     encoder: QueryEncoder | None,
     reranker: Reranker | None = None,
     rerank_candidates: int = 20,
+    sources: Sequence[str] | None = None,
 ) -> Ranking:
     """Return the top K chunks for QUERY, best first.
 
@@ -65,13 +66,13 @@ def rank_candidates(
     if mode in ("vector", "hybrid"):
         assert encoder is not None and vectors is not None
         query_vector = encoder.embed_query(query)
-        for match in vectors.query(query_vector, n):
+        for match in vectors.query(query_vector, n, sources):
             scores.similarity[match.chunk_id] = distance_to_score(match.distance, vectors.metric)
             scores.distance[match.chunk_id] = match.distance
         scores.rankings.append(list(scores.similarity))
     if mode in ("keyword", "hybrid"):
         assert keywords is not None
-        found = keywords.search(catalog, query, n)
+        found = keywords.search(catalog, query, n, sources)
         scores.bm25 = dict(found)
         scores.rankings.append([cid for cid, _ in found])
 

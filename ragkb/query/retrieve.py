@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens
 from ragkb.query.candidates import rank_candidates
+from ragkb.query.filters import matching_paths
 from ragkb.query.names import unknown_terms
 from ragkb.query.relevance import (
     Verdict,
@@ -18,7 +19,7 @@ from ragkb.query.relevance import (
 if TYPE_CHECKING:
     from ragkb.parts import Parts
     from ragkb.settings import RetrievalSettings
-    from ragkb.types import Hit
+    from ragkb.types import Filter, Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +48,16 @@ def retrieve(
     k: int,
     mode: str,
     user_words: str | None = None,
+    scope: Filter | None = None,
 ) -> Retrieval:
     """Return the top K chunks for QUERY and which of them may answer it.
 
     USER_WORDS, when QUERY is a model's rewrite of a follow-up, are the words checked for
-    names no document uses: a rewrite may add words the user never said.
+    names no document uses: a rewrite may add words the user never said. SCOPE limits the
+    search to the files it lets through.
     """
     catalog, keywords = parts.catalog, parts.keywords
+    sources = None if scope is None or scope.is_empty() else matching_paths(catalog, scope)
     vector = mode in ("vector", "hybrid")
     ranking = rank_candidates(
         query,
@@ -66,6 +70,7 @@ def retrieve(
         encoder=parts.query_encoder if vector else None,
         reranker=parts.reranker,
         rerank_candidates=settings.rerank_candidates,
+        sources=sources,
     )
     query_tokens = keyword_tokens(query)  # in question order: a stable unknown-terms report
     wanted = set(query_tokens)
