@@ -19,7 +19,7 @@ from ragkb.query.repetition import repeats
 
 if TYPE_CHECKING:
     from ragkb.kb import KnowledgeBase
-    from ragkb.types import Hit
+    from ragkb.types import Filter, Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +94,16 @@ def _ranks(hits: Sequence[Hit], gold: GoldQuestion) -> tuple[int | None, int | N
     return first, None
 
 
-def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> dict[str, Any]:
-    """Run every gold question; return metrics per language and overall, plus per-question rows."""
+def evaluate(
+    kb: KnowledgeBase, gold_path: Path, *, answers: bool = False, scope: Filter | None = None
+) -> dict[str, Any]:
+    """Run every gold question (over the files SCOPE lets through); return metrics per
+    language and overall, plus per-question rows."""
     questions = read_gold(gold_path)
     rows: list[dict[str, Any]] = []
     k = max(5, kb.settings.retrieval.k)
     for q in questions:
-        retrieval = kb.retrieve(q.question, k=k)
+        retrieval = kb.retrieve(q.question, k=k, scope=scope)
         rank, covered_rank = _ranks(retrieval.hits, q)
         row: dict[str, Any] = {
             "id": q.id,
@@ -114,7 +117,7 @@ def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> di
             "top_score": retrieval.hits[0].score if retrieval.hits else None,
         }
         if answers:
-            row.update(_score_answer(kb, q))
+            row.update(_score_answer(kb, q, scope))
         rows.append(row)
     calibration = effective_calibration(kb.settings.retrieval, kb.parts.query_encoder.calibration)
     groups: dict[str, list[dict[str, Any]]] = {"all": rows}
@@ -126,6 +129,7 @@ def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> di
     return {
         "gold": str(gold_path),
         "kb": kb.name,
+        "filter": scope.describe() if scope else {},
         "mode": kb.settings.retrieval.mode,
         "min_score": calibration.min_score,
         "min_relevance": calibration.min_relevance,
@@ -136,10 +140,10 @@ def evaluate(kb: KnowledgeBase, gold_path: Path, *, answers: bool = False) -> di
     }
 
 
-def _score_answer(kb: KnowledgeBase, q: GoldQuestion) -> dict[str, Any]:
+def _score_answer(kb: KnowledgeBase, q: GoldQuestion, scope: Filter | None) -> dict[str, Any]:
     started = time.monotonic()
     try:
-        answer = kb.ask(q.question)
+        answer = kb.ask(q.question, scope=scope)
     except RagkbError as exc:
         return {"error": str(exc), "seconds": time.monotonic() - started}
     spans = [normalise(s) for s in q.answer_any]

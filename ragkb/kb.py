@@ -86,9 +86,12 @@ class KnowledgeBase:
         dry_run: bool = False,
         prune: bool | None = None,
         progress: Progress | None = None,
+        tags: Sequence[str] = (),
     ) -> IngestReport:
-        """Make the knowledge base match the files under PATHS."""
+        """Make the knowledge base match the files under PATHS; label each with TAGS (labels
+        stay until the file is forgotten, whatever later runs give)."""
         options = IngestOptions.from_settings(self.settings.ingest, self.settings.chunking)
+        options = replace(options, tags=tuple(t.strip() for t in tags if t.strip()))
         return run_ingest(
             paths,
             kb=self.name,

@@ -4,11 +4,21 @@ Shared by the tests of the renderers (tests/test_render.py) and of the CLI (test
 """
 
 HIT_KEYS = {"rank", "source", "page", "section", "score", "distance", "text", "chunk_id", "ocr"}
-SEARCH_KEYS = {"query", "kb", "metric", "mode", "unknown_terms", "refusal_reason", "results"}
+SEARCH_KEYS = {
+    "query",
+    "kb",
+    "metric",
+    "mode",
+    "filter",
+    "unknown_terms",
+    "refusal_reason",
+    "results",
+}
 ANSWER_KEYS = {
     "question",
     "standalone_query",
     "kb",
+    "filter",
     "answer",
     "refused",
     "unknown_terms",
@@ -59,6 +69,8 @@ FILE_KEYS = {
     "size_bytes",
     "file_hash",
     "ingested_at",
+    "modified_at",
+    "tags",
     "ocr_pages",
     "warnings",
 }

@@ -344,3 +344,35 @@ def test_version(capsys) -> None:
 
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and out.strip() == f"ragkb {__version__}"
+
+
+def test_filters_and_tags_on_the_real_store_and_keyword_index(
+    sample: Path, capsys, tmp_path: Path
+) -> None:
+    """--path, --type and --tag narrow search and ask inside Chroma's and tantivy's own
+    queries; the JSON says which filter applied; tags come from ingest --tag."""
+    code, _, _ = run_cli(capsys, "ingest", str(sample / "manual.pdf"), "--tag", "manuals", "-q")
+    assert code == 0
+    assert run_cli(capsys, "ingest", str(sample), "-q")[0] == 0  # tags are kept
+    code, out, _ = run_cli(capsys, "files", "--json")
+    tags = {Path(f["path"]).name: f["tags"] for f in json.loads(out)["files"]}
+    assert tags["manual.pdf"] == ["manuals"] and tags["notes.docx"] == []
+
+    for mode in ("hybrid", "vector", "keyword"):
+        code, out, _ = run_cli(capsys, "search", "How often is the barometer calibrated?",
+                               "--type", "pdf", "--mode", mode, "-k", "3", "--json")  # fmt: skip
+        data = json.loads(out)
+        assert code == 0 and data["filter"] == {"types": ["pdf"]}
+        assert data["results"] and all(r["source"].endswith(".pdf") for r in data["results"])
+    question = "How long do the batteries last?"
+    code, out, _ = run_cli(capsys, "search", question, "--tag", "manuals", "--json")
+    assert {Path(r["source"]).name for r in json.loads(out)["results"]} == {"manual.pdf"}
+    code, out, _ = run_cli(capsys, "search", question, "--path", "*.docx", "--json")
+    assert {Path(r["source"]).name for r in json.loads(out)["results"]} == {"notes.docx"}
+
+    code, out, _ = run_cli(capsys, "ask", question, "--path", "*.docx", "--json")
+    answer = json.loads(out)
+    assert answer["filter"] == {"paths": ["*.docx"]}
+    assert answer["sources"] and all(s["source"].endswith(".docx") for s in answer["sources"])
+    code, _, err = run_cli(capsys, "search", question, "--since", "yesterday")
+    assert code == errors.EXIT_USAGE and "--since 'yesterday'" in err

@@ -35,6 +35,56 @@ BatchOpt = Annotated[
     typer.Option("--batch", help="File of questions (one per line or JSON lines); - = stdin."),
 ]
 
+# The filter options of every retrieval command (search, ask, chat, eval): which files count.
+_FILTER_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("filter_paths", Annotated[list[str] | None, typer.Option(
+        "--path", help="Only files matching this glob, file or folder (repeatable).")]),
+    ("filter_types", Annotated[list[str] | None, typer.Option(
+        "--type", help="Only files of this kind: pdf, docx, md, txt, image (repeatable).")]),
+    ("filter_tags", Annotated[list[str] | None, typer.Option(
+        "--tag", help="Only files with this tag, given by `ingest --tag` (repeatable).")]),
+    ("since", Annotated[str | None, typer.Option(
+        "--since", help="Only files ingested at or after this date, time or age (7d, 2w).")]),
+    ("until", Annotated[str | None, typer.Option(
+        "--until", help="Only files ingested before this date, time or age.")]),
+    ("modified_since", Annotated[str | None, typer.Option(
+        "--modified-since", help="Only files last modified at or after this date or age.")]),
+    ("modified_until", Annotated[str | None, typer.Option(
+        "--modified-until", help="Only files last modified before this date or age.")]),
+)  # fmt: skip
+
+
+def with_filter(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the filter options; pass it the Filter they describe as `scope`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "scope"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in _FILTER_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        from ragkb.kb import parse_filter
+
+        raw = {name: kwargs.pop(name) for name, _ in _FILTER_OPTIONS}
+        scope = parse_filter(
+            paths=raw["filter_paths"] or (),
+            types=raw["filter_types"] or (),
+            tags=raw["filter_tags"] or (),
+            since=raw["since"],
+            until=raw["until"],
+            modified_since=raw["modified_since"],
+            modified_until=raw["modified_until"],
+        )
+        return command(**kwargs, scope=scope)
+
+    params = sorted([*own, *added], key=lambda p: p.kind)
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
 # Settings that retrieval commands take, and the generation settings ask and chat share.
 RETRIEVAL_OPTIONS = ("kb", "k", "mode", "min_score", "min_relevance")
 GENERATION_OPTIONS = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -9,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ragkb.cli.render import schema, terminal
 from ragkb.errors import RagkbError
-from ragkb.kb import KnowledgeBase
+from ragkb.kb import KnowledgeBase, parse_filter
 from ragkb.query.chat import ChatSession
-from ragkb.types import DoneEvent
+from ragkb.types import DoneEvent, Filter
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +26,9 @@ HELP = """Commands:
   /kb NAME        switch knowledge base (the conversation is kept)
   /temp T         sampling temperature
   /mode M         vector, keyword or hybrid
+  /filter ...     only some files: path=GLOB type=pdf tag=T since=7d until=DATE
+                  modified-since=… modified-until=… (repeat a key for more);
+                  /filter alone shows it, /filter off clears it
   /sources        show the sources of the last answer
   /reset          forget the conversation
   /help           this help
@@ -61,13 +66,14 @@ class _State:
     session: ChatSession = field(default_factory=ChatSession)
     k: int | None = None
     mode: str | None = None
+    scope: Filter = field(default_factory=Filter)
     last_sources: tuple[Hit, ...] = ()
 
 
-def run_repl(settings: Settings, *, jsonl: bool) -> None:
-    """Run the chat loop until /exit or end of input."""
+def run_repl(settings: Settings, *, jsonl: bool, scope: Filter | None = None) -> None:
+    """Run the chat loop until /exit or end of input; SCOPE is the filter it starts with."""
     out, err = terminal.stdout_console(), terminal.stderr_console()
-    state = _State(KnowledgeBase(settings), jsonl)
+    state = _State(KnowledgeBase(settings), jsonl, scope=scope or Filter())
     state.knowledge.info()  # fail at once, before the first prompt, if the KB does not exist
     settings.home.mkdir(parents=True, exist_ok=True)
     history_file = str(settings.home / "chat_history")
@@ -115,6 +121,13 @@ def _command(state: _State, line: str, out: Console, err: Console) -> bool:
             candidate.info()
             state.knowledge = candidate
             err.print(f"knowledge base = {terminal.safe(state.knowledge.name)}")
+        elif command == "filter":
+            if arg == "off":
+                state.scope = Filter()
+            elif arg:
+                state.scope = _parse_filter(arg)
+            shown = json.dumps(state.scope.describe(), ensure_ascii=False)
+            err.print(f"filter = {terminal.safe(shown)}")
         elif command == "sources":
             # JSON Lines mode keeps stdout for JSON: the listing goes to stderr.
             terminal.print_sources(err if state.jsonl else out, state.last_sources)
@@ -125,11 +138,42 @@ def _command(state: _State, line: str, out: Console, err: Console) -> bool:
     return True
 
 
+_FILTER_KEYS = {
+    "path": "paths",
+    "type": "types",
+    "tag": "tags",
+    "since": "since",
+    "until": "until",
+    "modified-since": "modified_since",
+    "modified-until": "modified_until",
+}
+
+
+def _parse_filter(arg: str) -> Filter:
+    """Read `/filter key=value ...` (shell quoting; a list key may repeat)."""
+    lists: dict[str, list[str]] = {"paths": [], "types": [], "tags": []}
+    times: dict[str, str] = {}
+    for word in shlex.split(arg):
+        key, sep, value = word.partition("=")
+        name = _FILTER_KEYS.get(key)
+        if not sep or name is None:
+            raise ValueError(
+                f"{word!r}: expected KEY=VALUE with KEY one of {', '.join(_FILTER_KEYS)}"
+            )
+        if name in lists:
+            lists[name].append(value)
+        else:
+            times[name] = value
+    return parse_filter(**lists, **times)
+
+
 def _answer(state: _State, line: str, out: Console, err: Console, *, jsonl: bool) -> None:
     """Answer one question, streaming it unless the output is JSON lines."""
     answer = None
     try:
-        events = state.knowledge.ask_stream(line, k=state.k, mode=state.mode, session=state.session)
+        events = state.knowledge.ask_stream(
+            line, k=state.k, mode=state.mode, session=state.session, scope=state.scope
+        )
         for event in events:
             if isinstance(event, DoneEvent):
                 answer = event.answer
@@ -146,7 +190,7 @@ def _answer(state: _State, line: str, out: Console, err: Console, *, jsonl: bool
         return
     state.last_sources = answer.sources
     if jsonl:
-        schema.write_jsonl(schema.answer_dict(answer, kb=state.knowledge.name))
+        schema.write_jsonl(schema.answer_dict(answer, kb=state.knowledge.name, scope=state.scope))
     elif answer.refused:
         out.print(terminal.safe(answer.text))
         terminal.print_refusal_reason(err, answer)

@@ -37,6 +37,7 @@ class IngestOptions:
     prune: bool
     ocr: OcrOptions
     ocr_page_timeout_s: float
+    tags: tuple[str, ...] = ()  # labels for every file under the paths (kept by later runs)
 
     @classmethod
     def from_settings(cls, ingest: IngestSettings, chunking: ChunkingSettings) -> IngestOptions:
@@ -109,6 +110,9 @@ def run_ingest(
             after_batch=lambda: parts.keywords.catch_up(catalog),
         )
         report = syncer.apply(plan)
+        if options.tags:
+            covered = plan.new + plan.changed + plan.unchanged + plan.reread
+            catalog.add_tags([c.path for c in covered], options.tags)
         parts.keywords.catch_up(catalog)  # also rebuilds a missing or damaged index
         parts.query_encoder.prepare(catalog.sample_texts(TWIN_SAMPLE_CHUNKS))
         return report

@@ -15,9 +15,11 @@ from ragkb.cli.options import (
     RETRIEVAL_OPTIONS,
     BatchOpt,
     JsonOpt,
+    with_filter,
     with_settings,
 )
 from ragkb.config import Settings
+from ragkb.types import Filter
 
 if TYPE_CHECKING:
     from ragkb.kb import KnowledgeBase
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 @app.command()
 @with_settings(*RETRIEVAL_OPTIONS, *GENERATION_OPTIONS, logs=True)
+@with_filter
 def ask(
     question: Annotated[str | None, typer.Argument(help="Your question.")] = None,
     show_prompt: Annotated[
@@ -35,6 +38,7 @@ def ask(
     json_out: JsonOpt = False,
     *,
     quiet: bool,
+    scope: Filter,
     settings: Settings,
 ) -> None:
     """Answer QUESTION from the knowledge base with the local model, citing file and page."""
@@ -44,35 +48,35 @@ def ask(
     if batch is not None:
 
         def answer_line(text: str) -> dict[str, Any]:
-            answer = knowledge.ask(text)
+            answer = knowledge.ask(text, scope=scope)
             _log_timings(answer)
-            return schema.answer_dict(answer, kb=knowledge.name)
+            return schema.answer_dict(answer, kb=knowledge.name, scope=scope)
 
         run_batch(knowledge, batch, answer_line)
         return
     if not question:
         raise typer.BadParameter("give a QUESTION or --batch FILE")
     if show_prompt:
-        packed = knowledge.prompt_for(question)
+        packed = knowledge.prompt_for(question, scope=scope)
         terminal.print_prompt(terminal.stderr_console(), packed.messages, packed.prompt_tokens)
     if json_out:
-        answer = knowledge.ask(question)
-        schema.write_json(schema.answer_dict(answer, kb=knowledge.name))
+        answer = knowledge.ask(question, scope=scope)
+        schema.write_json(schema.answer_dict(answer, kb=knowledge.name, scope=scope))
     else:
-        answer = _stream(knowledge, question, quiet=quiet)
+        answer = _stream(knowledge, question, quiet=quiet, scope=scope)
     _log_timings(answer)
     if answer.refused:
         raise typer.Exit(errors.EXIT_REFUSED)
 
 
-def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool) -> Answer:
+def _stream(knowledge: KnowledgeBase, question: str, *, quiet: bool, scope: Filter) -> Answer:
     """Stream the answer to the terminal, then its sources and evidence (or why it refused)."""
     from ragkb.cli.render import terminal
     from ragkb.types import DoneEvent
 
     out, err = terminal.stdout_console(), terminal.stderr_console()
     answer = None
-    for event in knowledge.ask_stream(question):
+    for event in knowledge.ask_stream(question, scope=scope):
         if isinstance(event, DoneEvent):
             answer = event.answer
         else:
@@ -96,12 +100,14 @@ def _log_timings(answer: Answer) -> None:
 
 @app.command()
 @with_settings("kb", "k", "mode", *GENERATION_OPTIONS, logs=True)
+@with_filter
 def chat(
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per turn.")] = False,
     *,
+    scope: Filter,
     settings: Settings,
 ) -> None:
     """Talk with the knowledge base; follow-up questions use the conversation. /help inside."""
     from ragkb.cli.repl import run_repl
 
-    run_repl(settings, jsonl=jsonl)
+    run_repl(settings, jsonl=jsonl, scope=scope)

@@ -9,8 +9,9 @@ import typer
 
 from ragkb.cli.app import app
 from ragkb.cli.commands.common import open_kb
-from ragkb.cli.options import JsonOpt, with_settings
+from ragkb.cli.options import JsonOpt, with_filter, with_settings
 from ragkb.config import Settings
+from ragkb.types import Filter
 
 
 @app.command()
@@ -39,6 +40,7 @@ def doctor(json_out: JsonOpt = False, *, settings: Settings) -> None:
 
 @app.command("eval")
 @with_settings("kb", "k", "mode", logs=True)
+@with_filter
 def eval_(
     gold: Annotated[Path, typer.Argument(help="Gold file (JSON lines).")],
     answers: Annotated[
@@ -46,13 +48,14 @@ def eval_(
     ] = False,
     json_out: JsonOpt = False,
     *,
+    scope: Filter,
     settings: Settings,
 ) -> None:
     """Score retrieval (hit@1, hit@5, MRR, refusals) on a gold question file."""
     from ragkb.cli.render import schema, terminal
     from ragkb.evaluation import evaluate
 
-    report = evaluate(open_kb(settings), gold, answers=answers)
+    report = evaluate(open_kb(settings), gold, answers=answers, scope=scope)
     if json_out:
         schema.write_json(report)
     else:

@@ -28,6 +28,10 @@ from ragkb.config import Settings
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files or folders to ingest.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Label every file under PATHS (repeatable; see search --tag)."),
+    ] = None,
     json_out: JsonOpt = False,
     *,
     quiet: bool,
@@ -40,7 +44,7 @@ def ingest(
     knowledge = open_kb(settings)
     err = terminal.stderr_console()
     with IngestProgress(err, enabled=not quiet and not json_out) as progress:
-        report = knowledge.ingest(paths, dry_run=dry_run, progress=progress)
+        report = knowledge.ingest(paths, dry_run=dry_run, progress=progress, tags=tag or ())
     if json_out:
         schema.write_json(schema.ingest_dict(report))
     else:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ragkb.index.inventory import KnowledgeBaseInfo
     from ragkb.ingest.repair import RepairReport
     from ragkb.query.retrieve import Retrieval
-    from ragkb.types import Answer, Evidence, Hit, IngestReport
+    from ragkb.types import Answer, Evidence, Filter, Hit, IngestReport
 
 
 def write_json(data: Any, stream: TextIO | None = None) -> None:
@@ -48,7 +48,12 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
 
 
 def search_dict(
-    query: str, kb: str, metric: str, mode: str, retrieval: Retrieval
+    query: str,
+    kb: str,
+    metric: str,
+    mode: str,
+    retrieval: Retrieval,
+    scope: Filter | None = None,
 ) -> dict[str, Any]:
     """Return the `search --json` object."""
     relevant = {h.chunk_id for h in retrieval.relevant}
@@ -57,6 +62,7 @@ def search_dict(
         "kb": kb,
         "metric": metric,
         "mode": mode,
+        "filter": scope.describe() if scope else {},
         "unknown_terms": list(retrieval.unknown_terms),
         "refusal_reason": retrieval.verdict.reason,
         "results": [{**hit_dict(h), "relevant": h.chunk_id in relevant} for h in retrieval.hits],
@@ -77,12 +83,13 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
     }
 
 
-def answer_dict(answer: Answer, *, kb: str) -> dict[str, Any]:
+def answer_dict(answer: Answer, *, kb: str, scope: Filter | None = None) -> dict[str, Any]:
     """Return the `ask --json` object."""
     data: dict[str, Any] = {
         "question": answer.question,
         "standalone_query": answer.standalone_query,
         "kb": kb,
+        "filter": scope.describe() if scope else {},
         "answer": answer.text,
         "refused": answer.refused,
         "unknown_terms": list(answer.unknown_terms),
@@ -155,6 +162,8 @@ def file_dict(record: FileRecord) -> dict[str, Any]:
         "size_bytes": record.size,
         "file_hash": record.file_hash,
         "ingested_at": record.ingested_at,
+        "modified_at": record.mtime,
+        "tags": list(record.tags),
         "ocr_pages": record.ocr_pages,
         "warnings": list(record.warnings),
     }
