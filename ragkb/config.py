@@ -269,7 +269,7 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
         flagged = any(sources.get(n) == "flag" for n in names)
         raise _error_for("flag" if flagged else "setting")(message)
 
-    positive = ("k", "chunk_tokens", "n_ctx", "max_tokens", "batch_size")
+    positive = ("k", "chunk_tokens", "n_ctx", "max_tokens", "batch_size", "watch_settle_s")
     for name in positive:
         if flat[name] <= 0:
             reject((name,), f"{name} must be positive (got {flat[name]})")

@@ -9,18 +9,19 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.errors import KnowledgeBaseNotFoundError
+from ragkb.errors import KnowledgeBaseLockedError, KnowledgeBaseNotFoundError
 from ragkb.index.inventory import KnowledgeBaseInfo, describe, require_kb
 from ragkb.index.manifest import Fingerprint, check_fingerprint, fingerprint
 from ragkb.ingest.chunking import CHUNKER_VERSION
 from ragkb.ingest.lock import LOCK_FILE, acquire_lock
 from ragkb.ingest.repair import RepairReport, repair
 from ragkb.ingest.run import IngestOptions, run_ingest
+from ragkb.ingest.watch import ChangeFeed, Changes, WatchBatch
 from ragkb.query import ask as asking
 from ragkb.query.filters import parse_filter
 from ragkb.query.retrieve import Retrieval, retrieve
@@ -42,10 +43,13 @@ __all__ = [
     "KnowledgeBase",
     "SourcesEvent",
     "TextEvent",
+    "WatchBatch",
     "parse_filter",
 ]
 
 if TYPE_CHECKING:
+    import threading
+
     from ragkb.config import Settings
     from ragkb.index.catalog import FileRecord
     from ragkb.parts import Parts
@@ -102,6 +106,43 @@ class KnowledgeBase:
             dry_run=dry_run,
             progress=progress,
         )
+
+    def watch(
+        self,
+        paths: Sequence[str],
+        *,
+        stop: threading.Event,
+        on_batch: Callable[[WatchBatch], None],
+        tags: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> None:
+        """Sync PATHS, then apply each settled burst of changes under them until STOP is set.
+
+        Every batch is an ordinary ingest (hash sync, the writer lock, crash safety, failures
+        named) of the files created or changed, plus the removal of the files that vanished;
+        ON_BATCH hears what each did, the initial sync first. While another writer holds the
+        lock, a batch waits for it and keeps its changes.
+        """
+        settle_s = self.settings.ingest.watch_settle_s
+        feed = ChangeFeed(paths, stop=stop, settle_s=settle_s)  # watching from now on
+        first = self.ingest(paths, tags=tags, progress=progress)
+        on_batch(WatchBatch(first, (), first.seconds, initial=True))
+        for changes in feed:
+            while not stop.is_set():
+                try:
+                    on_batch(self._apply_changes(changes, tags))
+                    break
+                except KnowledgeBaseLockedError as exc:
+                    log.warning("%s; the changes wait for it", exc)
+                    stop.wait(max(1.0, settle_s))
+
+    def _apply_changes(self, changes: Changes, tags: Sequence[str]) -> WatchBatch:
+        started = time.monotonic()
+        catalog = self.parts.catalog
+        gone = sorted({p for path in changes.gone for p in catalog.paths_under(path)})
+        removed = tuple(path for path, _ in self.remove(gone)) if gone else ()
+        report = self.ingest(changes.upsert, prune=False, tags=tags) if changes.upsert else None
+        return WatchBatch(report, removed, time.monotonic() - started)
 
     def _fingerprint(self, dimension: int | None = None) -> Fingerprint:
         """Return what the current settings would record as the knowledge base's fingerprint."""

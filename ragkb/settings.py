@@ -108,6 +108,11 @@ class IngestSettings:
         "Chunks embedded and stored per batch: lower uses less memory, higher writes less often.",
     )
     prune: bool = setting(True, "Remove files that vanished from an ingested folder.")
+    watch_settle_s: float = setting(
+        1.0,
+        "`watch`: seconds without a new change after which a burst of changes is applied "
+        "as one batch.",
+    )
     ocr: str = setting(
         "auto",
         "Read scans by OCR: auto (image files, and PDF pages without a usable text layer), "

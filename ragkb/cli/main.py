@@ -10,10 +10,18 @@ import typer
 
 from ragkb import errors
 from ragkb.cli.app import app
-from ragkb.cli.commands import ask, config, doctor, ingest, manage, search  # register commands
+from ragkb.cli.commands import (  # register commands
+    ask,
+    config,
+    doctor,
+    ingest,
+    manage,
+    search,
+    watch,
+)
 from ragkb.cli.render.logs import configure_logging
 
-_COMMAND_MODULES = (ask, config, doctor, ingest, manage, search)
+_COMMAND_MODULES = (ask, config, doctor, ingest, manage, search, watch)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -301,6 +301,16 @@ class Catalog:
             )
 
     @_reported
+    def paths_under(self, path: str) -> list[str]:
+        """Return the stored files that are PATH or inside the folder PATH, sorted."""
+        prefix = path.rstrip("/") + "/"
+        rows = self._reader.execute(
+            "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ? ORDER BY path",
+            (path, len(prefix), prefix),
+        )
+        return [r[0] for r in rows]
+
+    @_reported
     def paths_where(
         self,
         *,

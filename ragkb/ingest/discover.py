@@ -14,6 +14,11 @@ from ragkb.types import FileFailure
 _HIDDEN_PREFIXES = (".", "~$")  # dotfiles and Word's lock files
 
 
+def is_ignored(name: str) -> bool:
+    """Return whether a file or folder NAME is passed over (hidden, or a Word lock file)."""
+    return name.startswith(_HIDDEN_PREFIXES)
+
+
 @dataclass(frozen=True, slots=True)
 class Discovery:
     """What the paths named on the command line hold."""
@@ -53,9 +58,9 @@ def _walk(folder: Path, unreadable: list[Path]) -> Iterator[Path]:
         unreadable.append(Path(error.filename or folder))
 
     for root, dirs, names in os.walk(folder, onerror=note):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(_HIDDEN_PREFIXES))
+        dirs[:] = sorted(d for d in dirs if not is_ignored(d))
         for name in sorted(names):
-            if name.startswith(_HIDDEN_PREFIXES):
+            if is_ignored(name):
                 continue
             path = Path(root) / name
             if path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file():

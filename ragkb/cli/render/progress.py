@@ -62,8 +62,13 @@ class IngestProgress:
         )
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Take the bar off the terminal (again: nothing)."""
         if self._enabled:
             self._bar.stop()
+            self._enabled = False
 
 
 def stage_text(event: ProgressEvent) -> str:

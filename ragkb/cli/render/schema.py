@@ -10,12 +10,15 @@ import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ragkb.types import IngestReport
+
 if TYPE_CHECKING:
     from ragkb.index.catalog import FileRecord
     from ragkb.index.inventory import KnowledgeBaseInfo
     from ragkb.ingest.repair import RepairReport
+    from ragkb.ingest.watch import WatchBatch
     from ragkb.query.retrieve import Retrieval
-    from ragkb.types import Answer, Evidence, Filter, Hit, IngestReport
+    from ragkb.types import Answer, Evidence, Filter, Hit
 
 
 def write_json(data: Any, stream: TextIO | None = None) -> None:
@@ -110,6 +113,16 @@ def answer_dict(answer: Answer, *, kb: str, scope: Filter | None = None) -> dict
     if answer.thinking:
         data["thinking"] = answer.thinking
     return data
+
+
+def watch_dict(batch: WatchBatch, *, kb: str) -> dict[str, Any]:
+    """Return one `watch --json` line: the batch's ingest object, with `initial` and the
+    files removed because they vanished counted among `removed`."""
+    data = ingest_dict(batch.report or IngestReport(kb=kb))
+    data["removed"] = [*data["removed"], *batch.removed]
+    data["counts"]["removed"] = len(data["removed"])
+    data["seconds"] = round(batch.seconds, 3)
+    return {"initial": batch.initial, **data}
 
 
 def ingest_dict(report: IngestReport) -> dict[str, Any]:

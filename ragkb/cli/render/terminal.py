@@ -7,6 +7,7 @@ terminal). Every document text, file name and model output goes through `safe`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ragkb.index.catalog import FileRecord
     from ragkb.index.inventory import KnowledgeBaseInfo
     from ragkb.ingest.repair import RepairReport
+    from ragkb.ingest.watch import WatchBatch
     from ragkb.query.retrieve import Retrieval
     from ragkb.types import Answer, AskEvent, Evidence, Hit, IngestReport
 
@@ -245,6 +247,28 @@ def print_ingest(
             f"[red]failed:[/red] {safe(shown_path(failure.path))}: {safe(failure.reason)}"
         )
     for warning in report.warnings if warnings else ():
+        err.print(f"[yellow]warning:[/yellow] {safe(warning)}")
+
+
+def print_watch_batch(
+    console: Console, batch: WatchBatch, err: Console, *, warnings: bool = True
+) -> None:
+    """The initial sync as an ingest summary; then one line per file each batch changed."""
+    if batch.initial and batch.report is not None:
+        print_ingest(console, batch.report, err, warnings=warnings)
+        return
+    report = batch.report
+    stamp = time.strftime("%H:%M:%S")
+    lines = [("added", p) for p in (report.added if report else ())]
+    lines += [("updated", p) for p in (report.updated if report else ())]
+    lines += [("removed", p) for p in (*(report.removed if report else ()), *batch.removed)]
+    for label, path in lines:
+        console.print(f"{stamp} {label:<8} {safe(shown_path(path))}")
+    for failure in report.failed if report else ():
+        console.print(
+            f"{stamp} [red]failed[/red]   {safe(shown_path(failure.path))}: {safe(failure.reason)}"
+        )
+    for warning in report.warnings if report and warnings else ():
         err.print(f"[yellow]warning:[/yellow] {safe(warning)}")
 
 
