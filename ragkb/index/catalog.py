@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -152,7 +153,12 @@ class Catalog:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / CATALOG_FILE
-        self._connection: sqlite3.Connection | None = None
+        # One connection per thread (sqlite3's rule): a server answers requests in threads.
+        self._local = threading.local()
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        return getattr(self._local, "connection", None)
 
     def exists(self) -> bool:
         """Return whether the catalog file exists (anything was ever ingested)."""
@@ -160,13 +166,15 @@ class Catalog:
 
     @property
     def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
+        connection = self._connection
+        if connection is None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(self.path, timeout=30)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.executescript(_SCHEMA)
-            _add_missing_columns(self._connection)
-        return self._connection
+            connection = sqlite3.connect(self.path, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+            _add_missing_columns(connection)
+            self._local.connection = connection
+        return connection
 
     @property
     def _reader(self) -> sqlite3.Connection:
@@ -178,10 +186,10 @@ class Catalog:
         return self._db
 
     def close(self) -> None:
-        """Close the database; the next use opens it again."""
+        """Close this thread's database; the next use opens it again."""
         if self._connection is not None:
             self._connection.close()
-            self._connection = None
+            self._local.connection = None
 
     # -- meta -------------------------------------------------------------------------
     @_reported

@@ -199,7 +199,8 @@ class ChromaStore:
         one process that reads the index while an ingest in another writes it can crash in
         chromadb's Rust core (a segmentation fault, seen at 30k chunks). So every call into an
         embedded store, read or write, holds an OS file lock (released by the kernel if its
-        holder dies); a call waits at most one write batch. A Chroma server serialises its own
+        holder dies) against other processes, shared by this process's threads; a call waits
+        at most one write batch of another process. A Chroma server serialises its own
         callers, so a server store takes no lock.
         """
         if self._lock_file is None:
@@ -207,7 +208,14 @@ class ChromaStore:
             return
         from filelock import FileLock, Timeout
 
-        lock = FileLock(str(self._lock_file), timeout=STORE_LOCK_TIMEOUT_S)
+        # One hold for all the threads of this process (chromadb is thread-safe), exclusive
+        # against other processes.
+        lock = FileLock(
+            str(self._lock_file),
+            timeout=STORE_LOCK_TIMEOUT_S,
+            thread_local=False,
+            is_singleton=True,
+        )
         try:
             lock.acquire()
         except Timeout:

