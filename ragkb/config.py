@@ -27,6 +27,7 @@ from ragkb.settings import (
     GenerationSettings,
     IngestSettings,
     RetrievalSettings,
+    ServeSettings,
     StoreSettings,
 )
 
@@ -63,6 +64,7 @@ class Settings:
     retrieval: RetrievalSettings
     generation: GenerationSettings
     answer: AnswerSettings
+    serve: ServeSettings
     sources: dict[str, str]  # setting name -> "flag" | "env" | "file <path>" | "default"
     config_path: Path | None = None
 
@@ -78,7 +80,11 @@ class Settings:
             field = _field(name)
             flat[name] = _coerce(field, value, "flag")
             sources[name] = "flag"
-        keys = (self.generation.api_key, self.embedding.embedding_api_key)
+        keys = (
+            self.generation.api_key,
+            self.embedding.embedding_api_key,
+            self.serve.serve_token,
+        )
         return _build((self.home, self.cache), flat, sources, self.config_path, keys)
 
 
@@ -233,6 +239,7 @@ def load_settings(
     keys = (
         env.get(str(flat["api_key_env"]), ""),
         env.get(str(flat["embedding_api_key_env"]), ""),
+        env.get(str(flat["serve_token_env"]), ""),
     )
     return _build((home, cache), flat, sources, path, keys)
 
@@ -242,7 +249,7 @@ def _build(
     flat: dict[str, Any],
     sources: dict[str, str],
     config_path: Path | None,
-    api_keys: tuple[str, str],
+    api_keys: tuple[str, str, str],
 ) -> Settings:
     parts: dict[str, Any] = {}
     for section, cls in SECTION_TYPES.items():
@@ -251,6 +258,8 @@ def _build(
             kwargs["api_key"] = api_keys[0]
         if cls is EmbeddingSettings:
             kwargs["embedding_api_key"] = api_keys[1]
+        if cls is ServeSettings:
+            kwargs["serve_token"] = api_keys[2]
         parts[section] = cls(**kwargs)
     _validate(flat, sources)
     home, cache = folders

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     import threading
 
     from ragkb.config import Settings
-    from ragkb.index.catalog import FileRecord
+    from ragkb.index.catalog import ChunkRecord, FileRecord
     from ragkb.parts import Parts
     from ragkb.query.chat import ChatSession
     from ragkb.query.prompting import PackedPrompt
@@ -263,6 +263,21 @@ class KnowledgeBase:
         """Return every file the knowledge base knows, with its status."""
         self._require()
         return self.parts.catalog.files()
+
+    def document(
+        self, path: str, *, page: int | None = None
+    ) -> tuple[FileRecord, list[ChunkRecord]]:
+        """Return a stored file's record and its chunks in order (of PAGE only, when given);
+        read from the catalog, never from disk."""
+        self._require()
+        catalog = self.parts.catalog
+        record = catalog.file(path) or catalog.file(str(Path(path).expanduser().resolve()))
+        if record is None:
+            raise KnowledgeBaseNotFoundError(
+                f"{path}: not in knowledge base '{self.name}' (see `ragkb files`)"
+            )
+        chunks = catalog.file_chunks(record.path)
+        return record, [c for c in chunks if page is None or c.page == page]
 
     def remove(self, paths: Sequence[str]) -> list[tuple[str, int]]:
         """Drop files' chunks; return (path, chunks removed) for each."""

@@ -250,6 +250,24 @@ class AnswerSettings:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """How `ragkb serve --http` listens."""
+
+    host: str = setting(
+        "127.0.0.1",
+        "Address the HTTP server listens on; anything but loopback needs a token (see "
+        "serve_token_env).",
+    )
+    port: int = setting(8765, "Port the HTTP server listens on.")
+    serve_token_env: str = setting(
+        "RAGKB_SERVE_TOKEN",
+        "Environment variable holding the bearer token HTTP clients must send "
+        "(Authorization: Bearer ...); required when host is not loopback.",
+    )
+    serve_token: str = field(default="", repr=False)  # read from serve_token_env; never shown
+
+
 SECTION_TYPES: dict[str, type] = {
     "store": StoreSettings,
     "embedding": EmbeddingSettings,
@@ -258,6 +276,7 @@ SECTION_TYPES: dict[str, type] = {
     "retrieval": RetrievalSettings,
     "generation": GenerationSettings,
     "answer": AnswerSettings,
+    "serve": ServeSettings,
 }
 
 

@@ -17,11 +17,12 @@ from ragkb.cli.commands import (  # register commands
     ingest,
     manage,
     search,
+    serve,
     watch,
 )
 from ragkb.cli.render.logs import configure_logging
 
-_COMMAND_MODULES = (ask, config, doctor, ingest, manage, search, watch)
+_COMMAND_MODULES = (ask, config, doctor, ingest, manage, search, serve, watch)
 
 
 def main(argv: list[str] | None = None) -> int:

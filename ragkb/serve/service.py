@@ -1,0 +1,191 @@
+"""What both servers answer with: the CLI's JSON objects, from knowledge bases opened once.
+
+Each knowledge base is opened on first use and kept, so its embedder, keyword index and
+model load once for the life of the server. Requests run in threads: retrieval runs
+concurrently (the catalog, the store and the encoder are safe across threads), while
+answers are generated one at a time, since a llama.cpp context serves one sequence.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ragkb import __version__, schema
+from ragkb.errors import UsageError
+from ragkb.index.inventory import list_knowledge_bases
+from ragkb.kb import DoneEvent, KnowledgeBase, SourcesEvent, TextEvent, parse_filter
+
+if TYPE_CHECKING:
+    from ragkb.config import Settings
+    from ragkb.types import Filter
+
+# The keys a request's "filter" object may hold, and parse_filter's names for them.
+FILTER_KEYS = {
+    "paths": "paths",
+    "types": "types",
+    "tags": "tags",
+    "since": "since",
+    "until": "until",
+    "modified_since": "modified_since",
+    "modified_until": "modified_until",
+}
+_LIST_KEYS = {"paths", "types", "tags"}
+
+
+def read_filter(raw: Mapping[str, Any] | None) -> Filter | None:
+    """Return the Filter a request's "filter" object describes (the keys of `--json`'s)."""
+    if not raw:
+        return None
+    if not isinstance(raw, Mapping):
+        raise UsageError('filter: expected an object such as {"types": ["pdf"]}')
+    options: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in FILTER_KEYS:
+            raise UsageError(f"filter key {key!r}: expected one of {', '.join(FILTER_KEYS)}")
+        if key in _LIST_KEYS:
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise UsageError(f"filter {key}: expected a string or a list of strings")
+            options[FILTER_KEYS[key]] = values
+        else:
+            if not isinstance(value, str):
+                raise UsageError(f"filter {key}: expected a date, a date and time or an age")
+            options[FILTER_KEYS[key]] = value
+    return parse_filter(**options)
+
+
+class Service:
+    """The operations of the servers, each returning a JSON object of the CLI's contract."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._kbs: dict[str, KnowledgeBase] = {}
+        self._opening = threading.Lock()
+        self._generating = threading.Lock()
+        self.started = time.time()
+
+    def knowledge(self, name: str | None = None) -> KnowledgeBase:
+        """Return knowledge base NAME (the configured one when None), opened once."""
+        wanted = name or self._settings.store.kb
+        with self._opening:
+            if wanted not in self._kbs:
+                settings = (
+                    self._settings
+                    if wanted == self._settings.store.kb
+                    else (
+                        self._settings.replace(kb=wanted)  # checks the name
+                    )
+                )
+                kb = KnowledgeBase(settings)
+                kb.info()  # a knowledge base that does not exist is an error now, not later
+                self._kbs[wanted] = kb
+            return self._kbs[wanted]
+
+    def health(self) -> dict[str, Any]:
+        """Return that the server is up, its version and the knowledge base it serves."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "kb": self._settings.store.kb,
+            "uptime_s": round(time.time() - self.started, 1),
+        }
+
+    def list_kbs(self) -> dict[str, Any]:
+        """Return `ragkb list --json`."""
+        infos = list_knowledge_bases(self._settings)
+        return {"knowledge_bases": [schema.kb_info_dict(i) for i in infos]}
+
+    def search(
+        self,
+        query: str,
+        *,
+        kb: str | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        scope: Filter | None = None,
+    ) -> dict[str, Any]:
+        """Return `ragkb search --json`."""
+        knowledge = self.knowledge(kb)
+        _check(query, k, mode)
+        found = knowledge.retrieve(query, k=k, mode=mode, scope=scope)
+        used = mode or knowledge.settings.retrieval.mode
+        return schema.search_dict(query, knowledge.name, knowledge.metric, used, found, scope)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        kb: str | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        scope: Filter | None = None,
+    ) -> dict[str, Any]:
+        """Return `ragkb ask --json`."""
+        for name, data in self.ask_events(question, kb=kb, k=k, mode=mode, scope=scope):
+            if name == "done":
+                return data
+        raise AssertionError("ask ended without an answer")
+
+    def ask_events(
+        self,
+        question: str,
+        *,
+        kb: str | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        scope: Filter | None = None,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield an answer as it is made: ("sources", {lead, sources}) once, ("text",
+        {"text"}) per piece of the answer, then ("done", the `ask --json` object)."""
+        knowledge = self.knowledge(kb)
+        _check(question, k, mode)
+        with self._generating:
+            for event in knowledge.ask_stream(question, k=k, mode=mode, scope=scope):
+                if isinstance(event, SourcesEvent):
+                    yield (
+                        "sources",
+                        {
+                            "lead": schema.evidence_dict(event.lead) if event.lead else None,
+                            "sources": [schema.hit_dict(h) for h in event.sources],
+                            "refused": event.refused,
+                        },
+                    )
+                elif isinstance(event, TextEvent):
+                    yield "text", {"text": event.text}
+                elif isinstance(event, DoneEvent):
+                    yield "done", schema.answer_dict(event.answer, kb=knowledge.name, scope=scope)
+
+    def document(
+        self, path: str, *, kb: str | None = None, page: int | None = None
+    ) -> dict[str, Any]:
+        """Return one stored file's chunks in order (of one page when PAGE is given)."""
+        knowledge = self.knowledge(kb)
+        record, chunks = knowledge.document(path, page=page)
+        return {
+            "kb": knowledge.name,
+            "file": schema.file_dict(record),
+            "page": page,
+            "chunks": [
+                {
+                    "chunk_id": c.chunk_id,
+                    "index": c.index,
+                    "page": c.page,
+                    "section": c.heading,
+                    "text": c.text,
+                    "ocr": c.ocr,
+                }
+                for c in chunks
+            ],
+        }
+
+
+def _check(text: str, k: int | None, mode: str | None) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise UsageError("the question is empty")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100):
+        raise UsageError(f"k = {k!r}: expected a whole number from 1 to 100")
+    if mode is not None and mode not in ("vector", "keyword", "hybrid"):
+        raise UsageError(f"mode = {mode!r}: expected vector, keyword or hybrid")
