@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.errors import KnowledgeBaseLockedError, KnowledgeBaseNotFoundError
+from ragkb.errors import KnowledgeBaseLockedError, KnowledgeBaseNotFoundError, UsageError
+from ragkb.index.archive import ArchiveManifest, unpack_archive, write_archive
+from ragkb.index.catalog import has_catalog, kb_dir
 from ragkb.index.inventory import KnowledgeBaseInfo, describe, require_kb
 from ragkb.index.manifest import Fingerprint, check_fingerprint, fingerprint
 from ragkb.ingest.chunking import CHUNKER_VERSION
@@ -309,6 +312,26 @@ class KnowledgeBase:
             reingest=lambda paths: self.ingest(paths, prune=False),
         )
 
+    def export(self, target: Path) -> ArchiveManifest:
+        """Write the whole knowledge base (catalog, vectors, keyword index, fingerprint) to
+        the archive TARGET, between writes."""
+        from ragkb import __version__
+
+        self._require()
+        lock = acquire_lock(self.directory)
+        try:
+            self.parts.keywords.catch_up(self.parts.catalog)  # the index holds every chunk
+            return write_archive(
+                self.directory,
+                target,
+                kb=self.name,
+                catalog=self.parts.catalog,
+                version=__version__,
+                copy_store=self.parts.vectors.copy_to,
+            )
+        finally:
+            lock.release()
+
     def reset(self) -> None:
         """Delete the knowledge base: vectors, catalog and keyword index."""
         self._require()
@@ -328,3 +351,35 @@ class KnowledgeBase:
         finally:
             lock.release()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def import_archive(settings: Settings, source: Path, *, name: str | None = None) -> KnowledgeBase:
+    """Make knowledge base NAME (else the archive's own name) from the archive SOURCE, after
+    checking its fingerprint against the embedder these settings give; return it.
+
+    A knowledge base of that name must not exist yet. Nothing is left behind on failure.
+    """
+    from ragkb.index.vectors import ChromaStore
+
+    if settings.store.store_url:
+        raise UsageError("import makes an embedded store; unset store_url to import")
+    root = settings.home / "kbs"
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
+    try:
+        manifest = unpack_archive(source, staging)
+        target = name or manifest.kb
+        knowledge = KnowledgeBase(settings.replace(kb=target))  # checks the name
+        if has_catalog(knowledge.directory):
+            raise UsageError(
+                f"knowledge base '{target}' already exists; import under another --kb NAME"
+            )
+        current = knowledge._fingerprint(knowledge.parts.embedder.dimension)
+        current["metric"] = manifest.fingerprint.get("metric", current["metric"])  # it travels
+        check_fingerprint(manifest.fingerprint, current, kb=target)
+        ChromaStore.rename_collection(staging / "chroma", manifest.kb, target)
+        kb_dir(settings.home, target).parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(kb_dir(settings.home, target))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return KnowledgeBase(settings.replace(kb=target))

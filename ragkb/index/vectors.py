@@ -367,6 +367,33 @@ class ChromaStore:
         return {i: [float(x) for x in v] for i, v in zip(got["ids"], vectors, strict=True)}
 
     @_reported
+    def copy_to(self, folder: Path) -> None:
+        """Copy the embedded store's folder to FOLDER, with no other process inside it."""
+        if self._path is None:
+            raise StorageError(
+                f"vector store at {self.where}: an archive holds an embedded store only; back "
+                "up the Chroma server's own folder instead"
+            )
+        import shutil
+
+        shutil.copytree(self._path, folder)
+
+    @staticmethod
+    def rename_collection(path: Path, old_kb: str, new_kb: str) -> None:
+        """Rename knowledge base OLD_KB's collection in the embedded store at PATH."""
+        if collection_name(old_kb) == collection_name(new_kb):
+            return
+        client = _client(str(path), "")
+        try:
+            client.get_collection(collection_name(old_kb)).modify(name=collection_name(new_kb))
+        except Exception as exc:
+            raise StorageError(
+                f"vector store at {path}: cannot rename its collection: {exc}"
+            ) from exc
+        finally:
+            _release_client(str(path))
+
+    @_reported
     def drop(self) -> None:
         """Delete the whole collection (only this catalog's: another's is refused)."""
         try:

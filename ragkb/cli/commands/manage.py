@@ -1,8 +1,9 @@
-"""`ragkb list`, `stats`, `files`, `remove` and `reset`: what knowledge bases hold, and pruning."""
+"""`ragkb list`, `stats`, `files`, `remove`, `reset`, `repair`, `export` and `import`."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -122,3 +123,49 @@ def repair(json_out: JsonOpt = False, *, settings: Settings) -> None:
         terminal.print_repair(terminal.stdout_console(), report)
     if report.ingest is not None and report.ingest.failed:
         raise typer.Exit(errors.EXIT_PARTIAL_INGEST)
+
+
+@app.command("export")
+@with_settings()
+def export_(
+    kb: Annotated[str, typer.Argument(help="Knowledge base to export.")],
+    file: Annotated[Path, typer.Argument(help="Archive to write (.tar.gz).")],
+    json_out: JsonOpt = False,
+    *,
+    settings: Settings,
+) -> None:
+    """Write a knowledge base (catalog, vectors, keyword index, fingerprint) to one archive."""
+    from ragkb.cli.render import schema, terminal
+
+    manifest = open_kb(settings.replace(kb=kb)).export(file)
+    if json_out:
+        schema.write_json({"archive": str(file), **manifest.as_dict()})
+    else:
+        terminal.stdout_console().print(
+            f"exported '{terminal.safe(kb)}' ({manifest.files} files, {manifest.chunks} chunks) "
+            f"to {terminal.safe(str(file))}"
+        )
+
+
+@app.command("import")
+@with_settings("kb")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Archive written by `ragkb export`.")],
+    json_out: JsonOpt = False,
+    *,
+    settings: Settings,
+) -> None:
+    """Make a knowledge base from an archive, without re-embedding (--kb names it; else the
+    archive's name). Refused when its embedder differs from this machine's settings."""
+    from ragkb.cli.render import schema, terminal
+    from ragkb.kb import import_archive
+
+    name = settings.store.kb if settings.sources.get("kb") not in (None, "default") else None
+    knowledge = import_archive(settings, file, name=name)
+    info = knowledge.info()
+    if json_out:
+        schema.write_json(schema.kb_info_dict(info))
+    else:
+        terminal.stdout_console().print(
+            f"imported '{terminal.safe(info.name)}' ({info.files} files, {info.chunks} chunks)"
+        )
