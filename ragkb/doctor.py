@@ -32,6 +32,10 @@ _PACKAGES = (
     "pypdfium2",
     "tantivy",
     "jieba",
+    "watchfiles",
+    "mcp",
+    "fastapi",
+    "uvicorn",
     "typer",
     "rich",
 )
