@@ -164,3 +164,11 @@ def test_what_a_path_is_now_decides_not_the_event(tmp_path: Path) -> None:
     changes = split_changes(raw, [tmp_path])
     assert changes.upsert == (str(tmp_path / "keep.md"), str(tmp_path / "moved-in"))
     assert changes.gone == (str(tmp_path / "gone.pdf"),)
+
+
+def test_a_path_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    from ragkb.errors import UsageError
+    from ragkb.ingest.watch import ChangeFeed
+
+    with pytest.raises(UsageError, match="not found"):
+        ChangeFeed([str(tmp_path / "nope")], stop=threading.Event(), settle_s=1.0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ragkb.errors import StorageError, UsageError
 from ragkb.ingest.discover import is_ignored
 from ragkb.ingest.documents import SUPPORTED_SUFFIXES
 
@@ -92,6 +93,9 @@ class ChangeFeed:
         import threading
 
         self._roots = [Path(p).expanduser().resolve() for p in paths]
+        missing = [str(p) for p in self._roots if not p.exists()]
+        if missing:
+            raise UsageError(f"{missing[0]}: not found; watch needs files or folders that exist")
         self._stop = stop
         self._settle_s = settle_s
         self._queue: queue.Queue[Changes | BaseException] = queue.Queue()
@@ -118,7 +122,9 @@ class ChangeFeed:
                 changes = split_changes(raw, self._roots)
                 if changes:
                     self._queue.put(changes)
-        except BaseException as exc:  # e.g. a watched folder removed: the caller reports it
+        except OSError as exc:  # e.g. a watched folder removed: the caller reports it
+            self._queue.put(StorageError(f"watching {exc.filename or 'a path'}: {exc.strerror}"))
+        except BaseException as exc:
             self._queue.put(exc)
         finally:
             self._ready.set()
