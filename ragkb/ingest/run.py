@@ -73,7 +73,7 @@ def run_ingest(
     """
     catalog = parts.catalog
     if dry_run:
-        plan, _ = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
+        plan = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
         return _dry_run_report(kb, plan)
     if not catalog.exists():
         found = discover(paths)
@@ -85,7 +85,7 @@ def run_ingest(
             # Readers take a knowledge base to exist once its catalog does: its vector store
             # is made first, so no reader ever creates it while this writer does.
             parts.vectors.count()
-        plan, _ = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
+        plan = _plan(paths, parts=parts, kb=kb, options=options, fingerprint=fingerprint)
 
         def record_fingerprint() -> None:
             current = fingerprint(parts.embedder.dimension)  # loads the embedder
@@ -127,8 +127,8 @@ def _plan(
     kb: str,
     options: IngestOptions,
     fingerprint: Callable[[int | None], Fingerprint],
-) -> tuple[SyncPlan, bool]:
-    """Plan a sync of PATHS; return the plan and whether every file must be re-chunked."""
+) -> SyncPlan:
+    """Plan a sync of PATHS (every file re-chunked when the chunking settings changed)."""
     catalog = parts.catalog
     rechunk = check_fingerprint(catalog.get_meta("fingerprint"), fingerprint(None), kb=kb)
     plan = plan_sync(
@@ -138,7 +138,7 @@ def _plan(
         rechunk=rechunk,
         max_file_bytes=options.max_file_bytes,
     )
-    return plan, rechunk
+    return plan
 
 
 def _dry_run_report(kb: str, plan: SyncPlan) -> IngestReport:

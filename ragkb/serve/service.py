@@ -17,6 +17,7 @@ from ragkb import __version__, schema
 from ragkb.errors import UsageError
 from ragkb.index.inventory import list_knowledge_bases
 from ragkb.kb import DoneEvent, KnowledgeBase, SourcesEvent, TextEvent, parse_filter
+from ragkb.settings import FIELDS_BY_NAME
 
 if TYPE_CHECKING:
     from ragkb.config import Settings
@@ -187,5 +188,6 @@ def _check(text: str, k: int | None, mode: str | None) -> None:
         raise UsageError("the question is empty")
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100):
         raise UsageError(f"k = {k!r}: expected a whole number from 1 to 100")
-    if mode is not None and mode not in ("vector", "keyword", "hybrid"):
-        raise UsageError(f"mode = {mode!r}: expected vector, keyword or hybrid")
+    modes = FIELDS_BY_NAME["mode"].choices  # the one declaration of the retrieval modes
+    if mode is not None and mode not in modes:
+        raise UsageError(f"mode = {mode!r}: expected {', '.join(modes)}")
