@@ -21,7 +21,11 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     ),
     "external": (
         DATA / "external" / "docs",
-        [DATA / "external" / "gold.jsonl", DATA / "external" / "heldout.jsonl"],
+        [
+            DATA / "external" / "gold.jsonl",
+            DATA / "external" / "heldout.jsonl",
+            DATA / "external" / "cross.jsonl",
+        ],
     ),
     "corpus_b": (DATA / "corpus_b" / "docs", [DATA / "corpus_b" / "gold.jsonl"]),
     "corpus_c": (DATA / "corpus_c" / "docs", [DATA / "corpus_c" / "gold.jsonl"]),

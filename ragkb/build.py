@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ragkb.config import Settings
-    from ragkb.parts import Embedder, Generator, QueryEncoder, Reranker
+    from ragkb.parts import Embedder, Generator, QueryEncoder, Reranker, Translator
     from ragkb.settings import GenerationSettings
 
 
@@ -52,6 +52,7 @@ def build_parts(settings: Settings) -> Parts:
         query_encoder=query_encoder,
         generator=build_generator(settings.generation),
         reranker=_reranker(settings),
+        translator=_translator(settings),
     )
 
 
@@ -146,3 +147,11 @@ def _reranker(settings: Settings) -> Reranker | None:
     from ragkb.models.reranker import CrossEncoderReranker
 
     return CrossEncoderReranker(r.rerank_model, device=settings.embedding.device)
+
+
+def _translator(settings: Settings) -> Translator | None:
+    if not settings.retrieval.cross_lingual:
+        return None
+    from ragkb.models.lexicon import bundled_lexicon
+
+    return bundled_lexicon(settings.cache)

@@ -107,6 +107,13 @@ def warm_up_segmenter() -> None:
     keyword_tokens("预热")
 
 
+def word_frequency(word: str) -> int:
+    """Return how often jieba's dictionary counts the Chinese WORD (0 when unknown)."""
+    jieba = _jieba()
+    jieba.initialize()
+    return int(jieba.get_FREQ(word) or 0)
+
+
 @functools.cache
 def _jieba() -> Any:
     import jieba

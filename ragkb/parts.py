@@ -45,6 +45,13 @@ class KeywordSearch(Protocol):
     def search(
         self, catalog: Catalog, query: str, n: int, paths: Sequence[str] | None = None
     ) -> list[tuple[str, float]]: ...  # PATHS: only chunks of these files
+    def search_alternatives(
+        self,
+        catalog: Catalog,
+        groups: Sequence[Sequence[str]],
+        n: int,
+        paths: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]: ...  # each group: alternative tokens for one word
     def idf(self, catalog: Catalog) -> Any: ...  # Callable[[str], float]
     def vocabulary(self, catalog: Catalog) -> Any: ...  # names.Vocabulary, None without index
     def is_current(self, catalog: Catalog) -> bool: ...  # False: the writer catches up
@@ -99,6 +106,13 @@ class Reranker(Protocol):
     def scores(self, query: str, passages: Sequence[str]) -> list[float]: ...
 
 
+class Translator(Protocol):
+    """Gives a word's equivalents in the other language (Chinese <-> English)."""
+
+    def translations(self, word: str) -> tuple[str, ...]: ...  # each as keyword tokens; ()
+    def prepare(self) -> None: ...  # build what speeds look-ups (an ingest calls it)
+
+
 @dataclass(frozen=True, slots=True)
 class Parts:
     """One knowledge base's components; each loads its weights or opens its files on first use."""
@@ -110,3 +124,4 @@ class Parts:
     query_encoder: QueryEncoder
     generator: Generator
     reranker: Reranker | None = None
+    translator: Translator | None = None  # cross-lingual keyword search; None = off

@@ -166,6 +166,12 @@ class RetrievalSettings:
         "Refuse when the question names something the documents never mention (a term no "
         "chunk contains that is not a common word, e.g. a command or product name).",
     )
+    cross_lingual: bool = setting(
+        True,
+        "Also search the keyword index with the question's words in the other language "
+        "(Chinese <-> English, word by word through CC-CEDICT), so a question finds passages "
+        "written in the other language (keyword and hybrid modes).",
+    )
     mmr: bool = setting(False, "Diversify results with maximal marginal relevance.")
     rerank: bool = setting(
         False, "Reorder the top candidates with a cross-encoder (needs rerank_model)."

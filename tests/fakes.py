@@ -254,6 +254,21 @@ class ScriptedGenerator:
         yield Delta("", completion_tokens=len(pieces))
 
 
+class DictionaryTranslator:
+    """A Translator over a fixed word list (both directions), counting its look-ups."""
+
+    def __init__(self, pairs: dict[str, tuple[str, ...]]) -> None:
+        self.pairs = pairs
+        self.looked_up: list[str] = []
+
+    def translations(self, word: str) -> tuple[str, ...]:
+        self.looked_up.append(word)
+        return self.pairs.get(word, ())
+
+    def prepare(self) -> None:
+        pass
+
+
 def make_fake_parts(
     settings: Settings,
     *,
@@ -261,6 +276,7 @@ def make_fake_parts(
     metric: str | None = None,
     embedder_name: str = FAKE_EMBEDDER_NAME,
     records: dict[str, Any] | None = None,
+    translator: DictionaryTranslator | None = None,
 ) -> Parts:
     """Return Parts with the real catalog and keyword index of SETTINGS' kb, and fakes.
 
@@ -286,4 +302,5 @@ def make_fake_parts(
             replies=replies if callable(replies) else list(replies or ()),
             n_ctx=settings.generation.n_ctx,
         ),
+        translator=translator,
     )

@@ -30,6 +30,7 @@ LEGACY_DIRS = ("bm25",)  # bm25s indexes of earlier versions, rebuilt as INDEX_D
 _TOKENIZER = "ragkb_words"  # the catalog's tokens are already cut: split on spaces only
 _WRITER_HEAP_BYTES = 64_000_000  # tantivy's indexing buffer, per writer
 _REBUILD_BATCH = 20_000  # chunks read from the catalog per step of a full rebuild
+_TIE_BREAKER = 0.3  # share of a group's other matching alternatives added to its best
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,40 @@ class KeywordIndex:
     ) -> list[tuple[str, float]]:
         """Return up to N (chunk_id, bm25 score) pairs, best first; only positive scores.
         With PATHS, only chunks of those files (filtered inside the search, not after it)."""
-        searcher = self._searcher(catalog)
         tokens = list(dict.fromkeys(keyword_tokens(query)))
-        if searcher is None or not tokens or n <= 0 or (paths is not None and not paths):
+        return self.search_alternatives(catalog, [[t] for t in tokens], n, paths)
+
+    def search_alternatives(
+        self,
+        catalog: Catalog,
+        groups: Sequence[Sequence[str]],
+        n: int,
+        paths: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Like `search`, for GROUPS of alternative tokens (a word's translations): a chunk
+        scores the best of a group's BM25 scores (plus a share of the others), so a word with
+        many translations counts about as much as a word with one."""
+        searcher = self._searcher(catalog)
+        groups = [list(dict.fromkeys(g)) for g in groups if g]
+        if searcher is None or not groups or n <= 0 or (paths is not None and not paths):
             return []
         import tantivy
 
         schema = self._require().schema
+
+        def term(token: str) -> tantivy.Query:
+            return tantivy.Query.term_query(schema, "kw", token)
+
         words = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "kw", t)) for t in tokens]
+            [
+                (
+                    tantivy.Occur.Should,
+                    term(g[0])
+                    if len(g) == 1
+                    else tantivy.Query.disjunction_max_query([term(t) for t in g], _TIE_BREAKER),
+                )
+                for g in groups
+            ]
         )
         if paths is not None:  # scores stay BM25's: the file clause adds nothing to them
             files = tantivy.Query.const_score_query(

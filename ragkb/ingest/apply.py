@@ -85,8 +85,10 @@ class Syncer:
         batch_chunks: int = 512,
         progress: Progress | None = None,
         after_batch: Callable[[], object] | None = None,
+        warm_up: Callable[[], None] | None = None,
     ) -> None:
         self._kb = kb
+        self._extra_warm_up = warm_up  # another one-off load to overlap with parsing
         self._catalog = catalog
         self._store = vectors
         self._embedder = embedder
@@ -126,7 +128,7 @@ class Syncer:
         self._rereading = {c.path for c in plan.reread}
         done_ok: set[str] = set()
         if todo:
-            self._warm_up = _start_warm_up(self._store)
+            self._warm_up = _start_warm_up(self._store, self._extra_warm_up)
             self._emit("parse")  # the bar shows the files to do before the first is read
             pending: list[_Pending] = []
             with ParsePool(
@@ -377,8 +379,8 @@ def _metadatas(item: _Pending) -> list[dict[str, str | int]]:
     return metadatas
 
 
-def _start_warm_up(vectors: VectorStore) -> threading.Thread:
-    """Open the vector store and load the Chinese word segmenter in the background.
+def _start_warm_up(vectors: VectorStore, extra: Callable[[], None] | None) -> threading.Thread:
+    """Open the vector store and load the Chinese word segmenter (and EXTRA) in the background.
 
     Both are one-off costs (about 1 s and 0.6 s here) that would otherwise sit on the
     critical path; they overlap with parsing the first files instead.
@@ -388,6 +390,8 @@ def _start_warm_up(vectors: VectorStore) -> threading.Thread:
         try:
             vectors.count()
             warm_up_segmenter()
+            if extra is not None:
+                extra()
         except Exception as exc:  # the real calls raise it again, where it is reported
             log.info("warm-up failed: %s", exc)
 

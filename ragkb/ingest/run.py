@@ -108,6 +108,7 @@ def run_ingest(
             batch_chunks=options.batch_chunks,
             progress=progress,
             after_batch=lambda: parts.keywords.catch_up(catalog),
+            warm_up=parts.translator.prepare if parts.translator else None,
         )
         report = syncer.apply(plan)
         if options.tags:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ragkb.index.vectors import distance_to_score, score_to_distance
+from ragkb.language import keyword_tokens, language_of
 from ragkb.models.embedders import similarity
+from ragkb.query.bilingual import translated_groups
 from ragkb.types import Hit
 
 if TYPE_CHECKING:
     from ragkb.index.catalog import Catalog, ChunkRecord
-    from ragkb.parts import KeywordSearch, QueryEncoder, Reranker, VectorStore
+    from ragkb.parts import KeywordSearch, QueryEncoder, Reranker, Translator, VectorStore
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 MMR_LAMBDA = 0.7  # relevance vs diversity in maximal marginal relevance
@@ -53,12 +55,15 @@ def rank_candidates(
     reranker: Reranker | None = None,
     rerank_candidates: int = 20,
     sources: Sequence[str] | None = None,
+    translator: Translator | None = None,
 ) -> Ranking:
     """Return the top K chunks for QUERY, best first.
 
     In vector and hybrid mode every hit's score is its cosine similarity to the query
     (keyword-only hits are scored against their stored vector), so one threshold means the
-    same thing whatever found the chunk. In keyword mode the score is the BM25 score.
+    same thing whatever found the chunk. In keyword mode the score is the BM25 score. With a
+    TRANSLATOR, the keyword index is searched a second time with the query's words in the
+    other language, and that ranking joins the fusion.
     """
     n = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
     scores = _Scores([], {}, {}, {})
@@ -75,6 +80,8 @@ def rank_candidates(
         found = keywords.search(catalog, query, n, sources)
         scores.bm25 = dict(found)
         scores.rankings.append([cid for cid, _ in found])
+        if translator is not None:
+            _add_translated_ranking(query, n, sources, catalog, keywords, translator, scores)
 
     ids = list(fuse_rankings(scores.rankings))
     if mode == "hybrid" and query_vector is not None and vectors is not None:
@@ -96,6 +103,40 @@ def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str
         for rank, cid in enumerate(ranking, start=1):
             scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
     return dict(sorted(scores.items(), key=lambda item: -item[1]))
+
+
+def _add_translated_ranking(
+    query: str,
+    n: int,
+    sources: Sequence[str] | None,
+    catalog: Catalog,
+    keywords: KeywordSearch,
+    translator: Translator,
+    scores: _Scores,
+) -> None:
+    """Search the keyword index with QUERY's words translated; add that ranking of the
+    passages written in the other language.
+
+    Passages in the question's own language are left to the first keyword search: counted
+    by both, they would push a passage that only the vector search ranks first out of the
+    top (bench/README.md, "Cross-lingual questions").
+    """
+    vocabulary = keywords.vocabulary(catalog)
+    known = None if vocabulary is None else vocabulary.__contains__
+    groups = translated_groups(keyword_tokens(query), translator, known)
+    if not groups:
+        return
+    found = keywords.search_alternatives(catalog, groups, n, sources)
+    records = catalog.chunks_by_id([cid for cid, _ in found])
+    asked = language_of(query)
+    other = [
+        (cid, score)
+        for cid, score in found
+        if cid in records and language_of(records[cid].text) != asked
+    ]
+    for cid, score in other:
+        scores.bm25.setdefault(cid, score)
+    scores.rankings.append([cid for cid, _ in other])
 
 
 def _score_keyword_only_hits(

@@ -71,6 +71,7 @@ def retrieve(
         reranker=parts.reranker,
         rerank_candidates=settings.rerank_candidates,
         sources=sources,
+        translator=parts.translator,
     )
     query_tokens = keyword_tokens(query)  # in question order: a stable unknown-terms report
     wanted = set(query_tokens)

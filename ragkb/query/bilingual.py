@@ -1,0 +1,80 @@
+"""Cross-lingual keyword search: the question's words in the other language (Chinese <-> English).
+
+The multilingual embedder crosses languages weakly, and BM25 not at all: a Chinese question
+shares no keyword with the English passage that answers it. Searching the keyword index once
+more with the question's words translated gives the fusion a ranking that does
+(bench/README.md, "Cross-lingual questions").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from ragkb.language import has_han
+
+if TYPE_CHECKING:
+    from ragkb.parts import Translator
+
+# Inflected forms of an English translation that the index may hold instead ("log" is found
+# as "logs", "logging", "logger"): BM25 matches whole tokens, and the index does not stem.
+_SUFFIXES = ("s", "es", "d", "ed", "ing")
+_DOUBLING = ("ed", "ing")  # after a doubled final consonant: log -> logging
+MAX_ALTERNATIVES = 4  # translations used per word, among those the index holds
+
+
+def translated_groups(
+    tokens: Sequence[str], translator: Translator, known: Callable[[str], bool] | None = None
+) -> list[list[str]]:
+    """Return, for each word (and English word pair) of TOKENS, the keyword tokens of its
+    translations.
+
+    A translation comes as its keyword tokens (Chinese cut as the index cuts text); English
+    ones bring their inflected forms. With KNOWN (the index's vocabulary), only tokens the
+    index holds are kept, at most MAX_ALTERNATIVES translations per word: the dictionary's
+    most frequent senses are not always the ones a knowledge base uses ("kernel": 颗粒
+    before 内核).
+    """
+    asked = set(tokens)
+    groups: list[list[str]] = []
+    for phrase in _phrases(tokens):
+        group: dict[str, None] = {}
+        used = 0
+        for word in translator.translations(phrase):
+            cut = word.split()
+            forms = cut if len(cut) > 1 or has_han(word) else [word, *_inflections(word)]
+            found = [f for f in forms if f not in asked and (known is None or known(f))]
+            if found:
+                group.update(dict.fromkeys(found))
+                used += 1
+            if used == MAX_ALTERNATIVES:
+                break
+        if group:
+            groups.append(list(group))
+    return groups
+
+
+def _phrases(tokens: Sequence[str]) -> list[str]:
+    """Return the words of TOKENS worth translating, and their two-word English phrases.
+
+    A single Chinese character ("把", "用", "包") has too many senses to translate alone,
+    and so has an English word under three letters; numbers are the same in both languages.
+    """
+    words = [t for t in tokens if not t.isdigit() and (len(t) >= 2 if has_han(t) else len(t) >= 3)]
+    pairs = [
+        f"{a} {b}"
+        for a, b in pairwise(tokens)
+        if a.isalpha() and b.isalpha() and not has_han(a + b)
+    ]
+    return list(dict.fromkeys([*words, *pairs]))
+
+
+def _inflections(word: str) -> list[str]:
+    """Return the forms of the English WORD that a plural or suffix makes."""
+    if len(word) < 3 or " " in word:
+        return []
+    forms = [word + s for s in _SUFFIXES]
+    if word[-1] not in "aeiouwxy":
+        forms.extend(word + word[-1] + s for s in _DOUBLING)
+    return forms
