@@ -116,7 +116,11 @@ def build_embedder(
 def build_generator(g: GenerationSettings) -> Generator:
     """Return the generator the generation settings name."""
     local = LlamaCppGenerator(
-        g.model_path, n_ctx=g.n_ctx, n_threads=g.n_threads, n_gpu_layers=g.n_gpu_layers
+        g.model_path,
+        n_ctx=g.n_ctx,
+        n_threads=g.n_threads,
+        n_gpu_layers=g.n_gpu_layers,
+        extra_buffers=g.extra_buffers,
     )
     if g.backend != "openai":
         return local

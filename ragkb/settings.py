@@ -191,6 +191,12 @@ class GenerationSettings:
     n_ctx: int = setting(2048, "Context window in tokens (prompt + answer).")
     n_threads: int = setting(0, "CPU threads for llama.cpp; 0 = all cores.")
     n_gpu_layers: int = setting(0, "Layers offloaded to the GPU: 0 = CPU only, -1 = all.")
+    extra_buffers: bool = setting(
+        False,
+        "Let llama.cpp use its extra CPU buffer types (weight repacking, Intel AMX): faster "
+        "prompts for Q4_0/Q4_K models on some CPUs, but its AMX kernels crash on the bundled "
+        "model on CPUs with AMX, so off unless you turn it on.",
+    )
     temperature: float = setting(0.2, "Sampling temperature; 0 = greedy.")
     top_p: float = setting(0.9, "Nucleus sampling probability mass.")
     top_k_sampling: int = setting(40, "Sample only from the K most likely tokens.")

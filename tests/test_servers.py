@@ -87,10 +87,25 @@ def test_a_second_catalog_cannot_write_a_collection_another_built(
     assert again.search("Which formats can ragkb ingest?", k=1)[0].source.endswith("faq.md")
 
 
+# llama_cpp.server, with llama.cpp's extra CPU buffer types off as ragkb loads its models:
+# the AMX kernels crash on the bundled model on a CPU with AMX (models/llama_cpp.py).
+_MODEL_SERVER = """
+import runpy
+import llama_cpp.llama as module
+defaults = module.llama_cpp.llama_model_default_params
+def without_extra_buffers():
+    params = defaults()
+    params.use_extra_bufts = False
+    return params
+module.llama_cpp.llama_model_default_params = without_extra_buffers
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
 @pytest.fixture(scope="module")
 def model_server_url() -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()),
+    command = [sys.executable, "-c", _MODEL_SERVER, "--model", str(bundled_gguf()),
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]  # fmt: skip
     with _serve(command, f"http://127.0.0.1:{port}/v1/models"):
         yield f"http://127.0.0.1:{port}/v1"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,21 +51,29 @@ def resolve_model_path(configured: str) -> Path:
 
 
 @functools.cache
-def load_llama(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Llama:
-    """Load a GGUF model once per process."""
+def load_llama(
+    path: str, n_ctx: int, n_threads: int, n_gpu_layers: int, extra_buffers: bool = False
+) -> Llama:
+    """Load a GGUF model once per process.
+
+    Without EXTRA_BUFFERS, llama.cpp's extra CPU buffer types (weight repacking, Intel AMX
+    tiles) stay off: its AMX matrix kernels crash (SIGSEGV in ggml_backend_amx_mul_mat) on
+    the bundled SmolLM2's Q4_1 weights on a CPU with AMX, as on this project's machines.
+    """
     try:
         from llama_cpp import Llama
     except ImportError as exc:
         raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
     started = time.monotonic()
     try:
-        llama = Llama(
-            model_path=path,
-            n_ctx=n_ctx,
-            n_threads=n_threads or (os.cpu_count() or 1),
-            n_gpu_layers=n_gpu_layers,
-            verbose=False,  # llama.cpp otherwise logs every load to stderr
-        )
+        with _model_defaults(extra_buffers=extra_buffers):
+            llama = Llama(
+                model_path=path,
+                n_ctx=n_ctx,
+                n_threads=n_threads or (os.cpu_count() or 1),
+                n_gpu_layers=n_gpu_layers,
+                verbose=False,  # llama.cpp otherwise logs every load to stderr
+            )
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"{path}: cannot load GGUF model ({exc})") from exc
     log.info(
@@ -76,14 +86,51 @@ def load_llama(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Llam
     return llama
 
 
+_DEFAULTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _model_defaults(*, extra_buffers: bool) -> Iterator[None]:
+    """Make Llama() start from model parameters with `use_extra_bufts` = EXTRA_BUFFERS.
+
+    llama-cpp-python 0.3 takes no argument for it: Llama.__init__ starts from
+    llama_model_default_params(), so that function is swapped while one model loads.
+    """
+    from llama_cpp import llama as module
+
+    low_level = module.llama_cpp
+    original = low_level.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = extra_buffers
+        return params
+
+    with _DEFAULTS_LOCK:
+        low_level.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = original
+
+
 class LlamaCppGenerator:
     """A GGUF model run by llama-cpp-python, prompted with its own chat template."""
 
-    def __init__(self, model_path: str, *, n_ctx: int, n_threads: int, n_gpu_layers: int) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        n_gpu_layers: int,
+        extra_buffers: bool = False,
+    ) -> None:
         self._model_path = model_path  # "" = the bundled model; resolved on first use
         self.n_ctx = n_ctx
         self._n_threads = n_threads
         self._n_gpu_layers = n_gpu_layers
+        self._extra_buffers = extra_buffers
 
     @functools.cached_property
     def path(self) -> Path:
@@ -104,7 +151,9 @@ class LlamaCppGenerator:
     @property
     def llama(self) -> Llama:
         """Return the loaded model."""
-        return load_llama(str(self.path), self.n_ctx, self._n_threads, self._n_gpu_layers)
+        return load_llama(
+            str(self.path), self.n_ctx, self._n_threads, self._n_gpu_layers, self._extra_buffers
+        )
 
     @functools.cached_property
     def _formatter(self) -> Any:
@@ -128,7 +177,7 @@ class LlamaCppGenerator:
         llama.cpp tokenises the templated prompt with special tokens on, so these strings in
         untrusted text must be broken before templating (query/inert.py).
         """
-        return _special_tokens(str(self.path), self.n_ctx, self._n_threads, self._n_gpu_layers)
+        return _special_tokens(self.llama)
 
     def render_prompt(self, messages: list[Message]) -> str:
         """Return the prompt text the chat template makes of MESSAGES."""
@@ -184,10 +233,10 @@ def _parameters(path: str) -> int:
 
 
 @functools.cache
-def _special_tokens(path: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> tuple[str, ...]:
+def _special_tokens(llama: Llama) -> tuple[str, ...]:
     import llama_cpp
 
-    model = load_llama(path, n_ctx, n_threads, n_gpu_layers)._model
+    model = llama._model
     wanted = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
     return tuple(
         model.token_get_text(token)
