@@ -335,18 +335,18 @@ class ChromaStore:
     ) -> list[VectorMatch]:
         """Return the N nearest chunks, closest first; only chunks of SOURCES when given (the
         store filters inside its search, so N come back whenever N chunks match)."""
-        coll = self._coll()
-        total = coll.count()
-        if total == 0 or (sources is not None and not sources):
+        if n <= 0 or (sources is not None and not sources):
             return []
+        # No count() first: Chroma (1.x, embedded or server) returns what it holds when asked
+        # for more, and an empty collection returns nothing; a count is one more round trip.
         where: dict[str, Any] | None = None
         if sources is not None:
             where = (
                 {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
             )
-        got = coll.query(
+        got = self._coll().query(
             query_embeddings=[list(embedding)],
-            n_results=min(n, total),
+            n_results=n,
             where=where,
             include=["distances"],
         )
