@@ -60,6 +60,7 @@ def test_reads_on_a_missing_catalog_are_empty_and_create_nothing(kb_folder: Path
 
     assert catalog.files() == []
     assert catalog.file("/a.txt") is None
+    assert catalog.file_counts() == (0, 0)
     assert catalog.chunk_count() == 0
     assert catalog.chunk_ids() == []
     assert list(catalog.iter_chunks()) == []

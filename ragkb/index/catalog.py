@@ -226,6 +226,14 @@ class Catalog:
         return [FileRecord.from_row(row, tuple(tags.get(row[0], ()))) for row in rows]
 
     @_reported
+    def file_counts(self) -> tuple[int, int]:
+        """Return how many files are stored and how many failed, counted in the database."""
+        row = self._reader.execute(
+            "SELECT COALESCE(SUM(status = 'ok'), 0), COALESCE(SUM(status != 'ok'), 0) FROM files"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    @_reported
     def file(self, path: str) -> FileRecord | None:
         """Return the record of PATH, or None."""
         row = self._reader.execute(
