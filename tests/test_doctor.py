@@ -24,6 +24,7 @@ SECTIONS = {
     "ocr",
     "data",
     "warnings",
+    "cross_lingual",
 }
 
 
@@ -39,11 +40,19 @@ def test_defaults_report_every_section_as_json() -> None:
         "n_ctx",
         "n_threads",
         "n_gpu_layers",
+        "extra_buffers",
         "max_tokens",
     }
     assert report["generation"]["n_ctx"] == 2048
     assert report["generation"]["n_threads"] >= 1  # 0 ("all cores") is shown as a count
     assert isinstance(report["warnings"], list)
+
+
+def test_doctor_reports_the_dictionary_of_cross_lingual_search() -> None:
+    info = doctor.diagnose(load_settings({"cross_lingual": False}))["cross_lingual"]
+    assert info["enabled"] is False
+    assert info["dictionary"].endswith(".txt.gz")
+    assert "log" in info["example"]["日志"]
 
 
 def test_missing_model_path_is_reported_not_raised(tmp_path: Path) -> None:
