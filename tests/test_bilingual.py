@@ -9,7 +9,8 @@ from fakes import DictionaryTranslator, make_fake_parts
 
 from ragkb.config import load_settings
 from ragkb.kb import KnowledgeBase
-from ragkb.query.bilingual import MAX_ALTERNATIVES, translated_groups
+from ragkb.query.bilingual import MAX_ALTERNATIVES, equivalents, translated_groups
+from ragkb.query.relevance import weighted_coverage
 
 PAIRS = {
     "日志": ("journal", "log"),
@@ -174,3 +175,20 @@ def test_a_question_finds_the_passage_written_in_the_other_language(
 def test_without_translation_the_same_language_fills_the_top(bilingual_home: Path) -> None:
     found = _top3(bilingual_home, "日志文件保存在哪个目录，多久轮换一次？", cross_lingual=False)
     assert all(name == "运维手册.pdf" for name, _ in found)  # what cross_lingual mends
+
+
+def test_equivalents_map_each_word_to_its_other_language_tokens() -> None:
+    found = equivalents(["日志", "轮转", "signals", "of"], DictionaryTranslator(PAIRS))
+    assert set(found) == {"日志", "轮转", "signals"}
+    assert {"journal", "log", "logs", "logging"} <= found["日志"]
+    assert found["signals"] == {"信号", "讯号"}
+    assert equivalents(["日志"], None) == {}
+
+
+def test_a_passage_in_the_other_language_covers_the_question_through_equivalents() -> None:
+    question = ["日志", "轮转"]
+    passage = "the handler rotates the logs every night"
+    idf = {"日志": 2.0, "轮转": 1.0}.get
+    assert weighted_coverage(question, passage, lambda t: idf(t) or 0.0) == 0.0
+    others = equivalents(question, DictionaryTranslator({**PAIRS, "轮转": ("rotate",)}))
+    assert weighted_coverage(question, passage, lambda t: idf(t) or 0.0, others) == 1.0

@@ -8,7 +8,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ragkb.language import language_of, split_sentences, written_in
+from ragkb.language import keyword_tokens, language_of, split_sentences, written_in
+from ragkb.query.bilingual import equivalents
 from ragkb.query.chat import MAX_REWRITE_TOKENS
 from ragkb.query.evidence import MAX_QUOTES, SentencePool, drop_invalid_citations
 from ragkb.query.prompting import (
@@ -252,7 +253,11 @@ def _pack(
 def sentence_pool(query: str, hits: Sequence[Hit], *, parts: Parts) -> SentencePool:
     """Return the sentences of HITS, ranked with the query encoder and the keyword index."""
     return SentencePool(
-        query, hits, embed=parts.query_encoder.embed_passages, idf=parts.keywords.idf(parts.catalog)
+        query,
+        hits,
+        embed=parts.query_encoder.embed_passages,
+        idf=parts.keywords.idf(parts.catalog),
+        equivalents=equivalents(keyword_tokens(query), parts.translator),
     )
 
 

@@ -55,6 +55,29 @@ def translated_groups(
     return groups
 
 
+def equivalents(tokens: Sequence[str], translator: Translator | None) -> dict[str, frozenset[str]]:
+    """Return, for each word of TOKENS worth translating, the keyword tokens that stand for it
+    in the other language (its translations and their inflected forms).
+
+    The coverage of a question's words by a passage counts a word as present when one of
+    these is: an English question is covered by the Chinese sentence that answers it.
+    """
+    if translator is None:
+        return {}
+    found: dict[str, frozenset[str]] = {}
+    for word in _phrases(tokens):
+        if " " in word:
+            continue  # a pair's words are counted one by one
+        forms: set[str] = set()
+        for translation in translator.translations(word):
+            forms.update(translation.split())
+            if not has_han(translation):
+                forms.update(_inflections(translation))
+        if forms:
+            found[word] = frozenset(forms)
+    return found
+
+
 def _phrases(tokens: Sequence[str]) -> list[str]:
     """Return the words of TOKENS worth translating, and their two-word English phrases.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ragkb.language import keyword_tokens, split_sentences
 from ragkb.models.embedders import similarity
@@ -78,7 +78,8 @@ class SentencePool:
     Each sentence is embedded once (when an embedder is given): the extractive lead line, the
     focused prompt's passages, the evidence quotes and the support check all rank the same
     sentences. A sentence's score is its similarity to the question and to the answer,
-    keyword overlap, and the IDF-weighted share of the question's words it holds.
+    keyword overlap, and the IDF-weighted share of the question's words it holds (or of their
+    EQUIVALENTS in the other language, so a sentence in either language can lead).
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class SentencePool:
         *,
         embed: EmbedMany | None,
         idf: Callable[[str], float] | None = None,
+        equivalents: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.question = question
         self.sources = tuple(sources)
@@ -103,7 +105,7 @@ class SentencePool:
         self._asked = set(keyword_tokens(question))
         self._idf_known = idf is not None
         self._coverage = [
-            weighted_coverage(self._asked, " ".join(w), idf)
+            weighted_coverage(self._asked, " ".join(w), idf, equivalents)
             if idf is not None and self._asked
             else 0.0
             for w in self.words

@@ -159,16 +159,25 @@ def answer_kind_missing(
 
 
 def weighted_coverage(
-    query_tokens: Collection[str], chunk_keywords: str, idf: Callable[[str], float]
+    query_tokens: Collection[str],
+    chunk_keywords: str,
+    idf: Callable[[str], float],
+    equivalents: Mapping[str, Collection[str]] | None = None,
 ) -> float:
     """Return the IDF-weighted share of the query's keywords that occur in a chunk.
 
     A rare word counts for more than a common one, and a word the corpus never contains
     (the specific thing asked about) counts most: missing it is the best sign that the
-    documents do not hold the answer.
+    documents do not hold the answer. A word also counts as present when one of its
+    EQUIVALENTS in the other language is (`bilingual.equivalents`); its weight stays its own.
     """
     total = sum(idf(t) for t in query_tokens)
     if total <= 0:
         return 0.0
     present = set(chunk_keywords.split())
-    return sum(idf(t) for t in query_tokens if t in present) / total
+    others = equivalents or {}
+
+    def found(token: str) -> bool:
+        return token in present or not present.isdisjoint(others.get(token, ()))
+
+    return sum(idf(t) for t in query_tokens if found(t)) / total
