@@ -182,7 +182,9 @@ def test_serve_watch_keeps_the_knowledge_base_in_sync(env: dict[str, str], tmp_p
         while time.monotonic() < deadline and not found:
             time.sleep(0.5)
             body = {"query": "tramontane", "mode": "keyword"}
-            found = httpx.post(url + "/search", json=body, timeout=30).json()["results"]
+            reply = httpx.post(url + "/search", json=body, timeout=30).json()
+            assert "results" in reply, reply
+            found = reply["results"]
         assert found and found[0]["source"] == str(docs / "wind.md")
     finally:
         proc.terminate()
