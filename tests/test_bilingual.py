@@ -192,3 +192,34 @@ def test_a_passage_in_the_other_language_covers_the_question_through_equivalents
     assert weighted_coverage(question, passage, lambda t: idf(t) or 0.0) == 0.0
     others = equivalents(question, DictionaryTranslator({**PAIRS, "轮转": ("rotate",)}))
     assert weighted_coverage(question, passage, lambda t: idf(t) or 0.0, others) == 1.0
+
+
+def test_the_other_language_gets_a_place_when_it_covers_the_question_better(
+    tmp_path: Path,
+) -> None:
+    from ragkb.query.candidates import _make_room_for_the_other_language
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, text in enumerate(["日志 很 重要", "每天 轮转 一次", "日志 目录 很多", "轮转 的 策略"]):
+        (docs / f"zh{i}.md").write_text(f"# 第{i}节\n\n{text}。\n", "utf-8")
+    (docs / "en.md").write_text("# Logs\n\nThe logs rotate every night.\n", "utf-8")
+    translator = DictionaryTranslator({**PAIRS, "轮转": ("rotate",)})
+    kb = _kb(docs, translator)
+    catalog = kb.parts.catalog
+    by_file = {Path(c.path).name: c.chunk_id for c in catalog.iter_chunks()}
+    fused = [by_file[f"zh{i}.md"] for i in range(4)] + [by_file["en.md"]]
+
+    def room(ids: list[str], k: int) -> list[str]:
+        return _make_room_for_the_other_language(
+            ids, by_file["en.md"], k, "日志 轮转", catalog, kb.parts.keywords, translator
+        )
+
+    placed = room(fused, 3)
+    assert placed[2] == by_file["en.md"] and sorted(placed) == sorted(fused)
+    assert room(fused, 5) == fused  # already in the top
+    assert room(fused, 3)[:2] == fused[:2]  # the top stays, only the last place is taken
+    (docs / "zh9.md").write_text("# 全\n\n日志 每天 轮转。\n", "utf-8")
+    kb.ingest([str(docs)])
+    full = {Path(c.path).name: c.chunk_id for c in catalog.iter_chunks()}["zh9.md"]
+    assert room([full, *fused], 1) == [full, *fused]  # a passage holding every word keeps it

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from ragkb.index.vectors import distance_to_score, score_to_distance
 from ragkb.language import keyword_tokens, language_of
 from ragkb.models.embedders import similarity
-from ragkb.query.bilingual import translated_groups
+from ragkb.query.bilingual import equivalents, translated_groups
+from ragkb.query.relevance import weighted_coverage
 from ragkb.types import Hit
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def rank_candidates(
     """
     n = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
     scores = _Scores([], {}, {}, {})
+    other: list[str] = []  # passages in the other language, found by the translated words
     query_vector: list[float] | None = None
     if mode in ("vector", "hybrid"):
         assert encoder is not None and vectors is not None
@@ -81,9 +83,15 @@ def rank_candidates(
         scores.bm25 = dict(found)
         scores.rankings.append([cid for cid, _ in found])
         if translator is not None:
-            _add_translated_ranking(query, n, sources, catalog, keywords, translator, scores)
+            other = _add_translated_ranking(
+                query, n, sources, catalog, keywords, translator, scores
+            )
 
     ids = list(fuse_rankings(scores.rankings))
+    if other:
+        ids = _make_room_for_the_other_language(
+            ids, other[0], k, query, catalog, keywords, translator
+        )
     if mode == "hybrid" and query_vector is not None and vectors is not None:
         _score_keyword_only_hits(ids, query_vector, vectors, scores)
     if reranker is not None and len(ids) > 1:
@@ -113,9 +121,9 @@ def _add_translated_ranking(
     keywords: KeywordSearch,
     translator: Translator,
     scores: _Scores,
-) -> None:
+) -> list[str]:
     """Search the keyword index with QUERY's words translated; add that ranking of the
-    passages written in the other language.
+    passages written in the other language, and return it.
 
     Passages in the question's own language are left to the first keyword search: counted
     by both, they would push a passage that only the vector search ranks first out of the
@@ -125,7 +133,7 @@ def _add_translated_ranking(
     known = None if vocabulary is None else vocabulary.__contains__
     groups = translated_groups(keyword_tokens(query), translator, known)
     if not groups:
-        return
+        return []
     found = keywords.search_alternatives(catalog, groups, n, sources)
     records = catalog.chunks_by_id([cid for cid, _ in found])
     asked = language_of(query)
@@ -137,6 +145,43 @@ def _add_translated_ranking(
     for cid, score in other:
         scores.bm25.setdefault(cid, score)
     scores.rankings.append([cid for cid, _ in other])
+    return [cid for cid, _ in other]
+
+
+def _make_room_for_the_other_language(
+    ids: list[str],
+    best_other: str,
+    k: int,
+    query: str,
+    catalog: Catalog,
+    keywords: KeywordSearch,
+    translator: Translator | None,
+) -> list[str]:
+    """Put BEST_OTHER (the best passage in the other language) at place K when it holds more
+    of the question's words, through their translations, than every passage of the top K.
+
+    Fusion favours passages that several rankings found, and a passage in the other language
+    is found by one or two: a Chinese question's own words fill the top with Chinese passages
+    that each hold a few of them, however well an English passage answers it.
+    """
+    top = ids[:k]
+    if best_other in top or not top:
+        return ids
+    tokens = keyword_tokens(query)
+    wanted, others = set(tokens), equivalents(tokens, translator)
+    idf = keywords.idf(catalog)
+    records = catalog.chunks_by_id([*top, best_other])
+    if best_other not in records:
+        return ids
+
+    def coverage(cid: str) -> float:
+        record = records.get(cid)
+        return weighted_coverage(wanted, record.keywords, idf, others) if record else 0.0
+
+    if coverage(best_other) <= max(coverage(cid) for cid in top):
+        return ids
+    rest = [cid for cid in ids if cid != best_other]
+    return [*rest[: k - 1], best_other, *rest[k - 1 :]]
 
 
 def _score_keyword_only_hits(
