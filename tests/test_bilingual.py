@@ -9,7 +9,12 @@ from fakes import DictionaryTranslator, make_fake_parts
 
 from ragkb.config import load_settings
 from ragkb.kb import KnowledgeBase
-from ragkb.query.bilingual import MAX_ALTERNATIVES, equivalents, translated_groups
+from ragkb.query.bilingual import (
+    MAX_ALTERNATIVES,
+    equivalents,
+    make_room_for_the_other_language,
+    translated_groups,
+)
 from ragkb.query.relevance import weighted_coverage
 
 PAIRS = {
@@ -197,8 +202,6 @@ def test_a_passage_in_the_other_language_covers_the_question_through_equivalents
 def test_the_other_language_gets_a_place_when_it_covers_the_question_better(
     tmp_path: Path,
 ) -> None:
-    from ragkb.query.candidates import _make_room_for_the_other_language
-
     docs = tmp_path / "docs"
     docs.mkdir()
     for i, text in enumerate(["日志 很 重要", "每天 轮转 一次", "日志 目录 很多", "轮转 的 策略"]):
@@ -211,9 +214,10 @@ def test_the_other_language_gets_a_place_when_it_covers_the_question_better(
     fused = [by_file[f"zh{i}.md"] for i in range(4)] + [by_file["en.md"]]
 
     def room(ids: list[str], k: int) -> list[str]:
-        return _make_room_for_the_other_language(
-            ids, by_file["en.md"], k, "日志 轮转", catalog, kb.parts.keywords, translator
-        )
+        return make_room_for_the_other_language(
+            ids, by_file["en.md"], k=k, query="日志 轮转", catalog=catalog,
+            keywords=kb.parts.keywords, translator=translator,
+        )  # fmt: skip
 
     placed = room(fused, 3)
     assert placed[2] == by_file["en.md"] and sorted(placed) == sorted(fused)

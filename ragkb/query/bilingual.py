@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from ragkb.language import has_han
+from ragkb.language import has_han, keyword_tokens, language_of
+from ragkb.query.relevance import weighted_coverage
 
 if TYPE_CHECKING:
-    from ragkb.parts import Translator
+    from ragkb.index.catalog import Catalog
+    from ragkb.parts import KeywordSearch, Translator
 
 # Inflected forms of an English translation that the index may hold instead ("log" is found
 # as "logs", "logging", "logger"): BM25 matches whole tokens, and the index does not stem.
@@ -53,6 +55,73 @@ def translated_groups(
         if group:
             groups.append(list(group))
     return groups
+
+
+def other_language_hits(
+    query: str,
+    n: int,
+    sources: Sequence[str] | None,
+    catalog: Catalog,
+    keywords: KeywordSearch,
+    translator: Translator,
+) -> list[tuple[str, float]]:
+    """Search the keyword index with QUERY's words translated; return the (chunk id, BM25
+    score) pairs of the passages written in the other language, best first.
+
+    Passages in the question's own language are left to the first keyword search: counted
+    by both, they would push a passage that only the vector search ranks first out of the
+    top (bench/README.md, "Cross-lingual questions").
+    """
+    vocabulary = keywords.vocabulary(catalog)
+    known = None if vocabulary is None else vocabulary.__contains__
+    groups = translated_groups(keyword_tokens(query), translator, known)
+    if not groups:
+        return []
+    found = keywords.search_alternatives(catalog, groups, n, sources)
+    records = catalog.chunks_by_id([cid for cid, _ in found])
+    asked = language_of(query)
+    return [
+        (cid, score)
+        for cid, score in found
+        if cid in records and language_of(records[cid].text) != asked
+    ]
+
+
+def make_room_for_the_other_language(
+    ids: list[str],
+    best_other: str,
+    *,
+    k: int,
+    query: str,
+    catalog: Catalog,
+    keywords: KeywordSearch,
+    translator: Translator,
+) -> list[str]:
+    """Put BEST_OTHER (the best passage in the other language) at place K when it holds more
+    of the question's words, through their translations, than every passage of the top K.
+
+    Fusion favours passages that several rankings found, and a passage in the other language
+    is found by one or two: a Chinese question's own words fill the top with Chinese passages
+    that each hold a few of them, however well an English passage answers it.
+    """
+    top = ids[:k]
+    if best_other in top or not top:
+        return ids
+    tokens = keyword_tokens(query)
+    wanted, others = set(tokens), equivalents(tokens, translator)
+    idf = keywords.idf(catalog)
+    records = catalog.chunks_by_id([*top, best_other])
+    if best_other not in records:
+        return ids
+
+    def coverage(cid: str) -> float:
+        record = records.get(cid)
+        return weighted_coverage(wanted, record.keywords, idf, others) if record else 0.0
+
+    if coverage(best_other) <= max(coverage(cid) for cid in top):
+        return ids
+    rest = [cid for cid in ids if cid != best_other]
+    return [*rest[: k - 1], best_other, *rest[k - 1 :]]
 
 
 def equivalents(tokens: Sequence[str], translator: Translator | None) -> dict[str, frozenset[str]]:

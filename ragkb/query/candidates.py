@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ragkb.index.vectors import distance_to_score, score_to_distance
-from ragkb.language import keyword_tokens, language_of
 from ragkb.models.embedders import similarity
-from ragkb.query.bilingual import equivalents, translated_groups
-from ragkb.query.relevance import weighted_coverage
+from ragkb.query.bilingual import make_room_for_the_other_language, other_language_hits
 from ragkb.types import Hit
 
 if TYPE_CHECKING:
@@ -64,7 +62,8 @@ def rank_candidates(
     (keyword-only hits are scored against their stored vector), so one threshold means the
     same thing whatever found the chunk. In keyword mode the score is the BM25 score. With a
     TRANSLATOR, the keyword index is searched a second time with the query's words in the
-    other language, and that ranking joins the fusion.
+    other language: that ranking of the other language's passages joins the fusion, and its
+    best may take the last of the top K places (query/bilingual.py).
     """
     n = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
     scores = _Scores([], {}, {}, {})
@@ -83,15 +82,18 @@ def rank_candidates(
         scores.bm25 = dict(found)
         scores.rankings.append([cid for cid, _ in found])
         if translator is not None:
-            other = _add_translated_ranking(
-                query, n, sources, catalog, keywords, translator, scores
-            )
+            found = other_language_hits(query, n, sources, catalog, keywords, translator)
+            for cid, score in found:
+                scores.bm25.setdefault(cid, score)
+            other = [cid for cid, _ in found]
+            scores.rankings.append(other)
 
     ids = list(fuse_rankings(scores.rankings))
-    if other:
-        ids = _make_room_for_the_other_language(
-            ids, other[0], k, query, catalog, keywords, translator
-        )
+    if other and translator is not None:
+        ids = make_room_for_the_other_language(
+            ids, other[0], k=k, query=query, catalog=catalog, keywords=keywords,
+            translator=translator,
+        )  # fmt: skip
     if mode == "hybrid" and query_vector is not None and vectors is not None:
         _score_keyword_only_hits(ids, query_vector, vectors, scores)
     if reranker is not None and len(ids) > 1:
@@ -111,77 +113,6 @@ def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str
         for rank, cid in enumerate(ranking, start=1):
             scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
     return dict(sorted(scores.items(), key=lambda item: -item[1]))
-
-
-def _add_translated_ranking(
-    query: str,
-    n: int,
-    sources: Sequence[str] | None,
-    catalog: Catalog,
-    keywords: KeywordSearch,
-    translator: Translator,
-    scores: _Scores,
-) -> list[str]:
-    """Search the keyword index with QUERY's words translated; add that ranking of the
-    passages written in the other language, and return it.
-
-    Passages in the question's own language are left to the first keyword search: counted
-    by both, they would push a passage that only the vector search ranks first out of the
-    top (bench/README.md, "Cross-lingual questions").
-    """
-    vocabulary = keywords.vocabulary(catalog)
-    known = None if vocabulary is None else vocabulary.__contains__
-    groups = translated_groups(keyword_tokens(query), translator, known)
-    if not groups:
-        return []
-    found = keywords.search_alternatives(catalog, groups, n, sources)
-    records = catalog.chunks_by_id([cid for cid, _ in found])
-    asked = language_of(query)
-    other = [
-        (cid, score)
-        for cid, score in found
-        if cid in records and language_of(records[cid].text) != asked
-    ]
-    for cid, score in other:
-        scores.bm25.setdefault(cid, score)
-    scores.rankings.append([cid for cid, _ in other])
-    return [cid for cid, _ in other]
-
-
-def _make_room_for_the_other_language(
-    ids: list[str],
-    best_other: str,
-    k: int,
-    query: str,
-    catalog: Catalog,
-    keywords: KeywordSearch,
-    translator: Translator | None,
-) -> list[str]:
-    """Put BEST_OTHER (the best passage in the other language) at place K when it holds more
-    of the question's words, through their translations, than every passage of the top K.
-
-    Fusion favours passages that several rankings found, and a passage in the other language
-    is found by one or two: a Chinese question's own words fill the top with Chinese passages
-    that each hold a few of them, however well an English passage answers it.
-    """
-    top = ids[:k]
-    if best_other in top or not top:
-        return ids
-    tokens = keyword_tokens(query)
-    wanted, others = set(tokens), equivalents(tokens, translator)
-    idf = keywords.idf(catalog)
-    records = catalog.chunks_by_id([*top, best_other])
-    if best_other not in records:
-        return ids
-
-    def coverage(cid: str) -> float:
-        record = records.get(cid)
-        return weighted_coverage(wanted, record.keywords, idf, others) if record else 0.0
-
-    if coverage(best_other) <= max(coverage(cid) for cid in top):
-        return ids
-    rest = [cid for cid in ids if cid != best_other]
-    return [*rest[: k - 1], best_other, *rest[k - 1 :]]
 
 
 def _score_keyword_only_hits(
