@@ -262,6 +262,19 @@ class KnowledgeBase:
         self._require()
         return describe(self.name, self.directory, self.parts.catalog)
 
+    def warm_up(self) -> None:
+        """Load what a search needs now: the query encoder, the vector store and the lexicon.
+
+        A server does this once, before its threads (requests, a watcher's ingest) would first
+        import the same libraries at the same moment: a thread can then see a module another
+        is still initialising ("cannot import name 'NDArray' from partially initialized module
+        'numpy._typing'", seen in a watched server's first search).
+        """
+        self.parts.query_encoder.embed_query("warm up")
+        self.parts.vectors.count()
+        if self.parts.translator is not None:
+            self.parts.translator.prepare()
+
     def files(self) -> list[FileRecord]:
         """Return every file the knowledge base knows, with its status."""
         self._require()

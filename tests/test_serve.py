@@ -226,3 +226,24 @@ def test_mcp_over_stdio_gives_the_cli_objects(env: dict[str, str]) -> None:
     assert got["document"]["chunks"]
     is_error, message = got["failed"]
     assert is_error and "does not exist" in message and "exit code 4" in message
+
+
+def test_the_service_warms_a_knowledge_base_up_before_serving_it(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragkb.config import load_settings
+    from ragkb.kb import KnowledgeBase
+    from ragkb.serve.service import Service
+
+    warmed: list[str] = []
+    original = KnowledgeBase.warm_up
+
+    def recording(kb: KnowledgeBase) -> None:
+        original(kb)  # really loads the encoder, the store and the lexicon
+        warmed.append(kb.name)
+
+    monkeypatch.setattr(KnowledgeBase, "warm_up", recording)
+    service = Service(load_settings({}, environ=env))
+    service.knowledge()
+    service.knowledge()
+    assert warmed == [service.knowledge().name]  # once, when it is opened

@@ -82,6 +82,7 @@ class Service:
                 )
                 kb = KnowledgeBase(settings)
                 kb.info()  # a knowledge base that does not exist is an error now, not later
+                kb.warm_up()  # before request threads import the same libraries at once
                 self._kbs[wanted] = kb
             return self._kbs[wanted]
 
