@@ -80,3 +80,11 @@ def test_a_cache_folder_that_cannot_be_made_still_translates(
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder should be")
     assert "log" in Lexicon(lexicon.path, cache=blocker / "cache").translations("日志")
+
+
+def test_a_relative_cache_folder_works(
+    lexicon: Lexicon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert "log" in Lexicon(lexicon.path, cache=Path("cache")).translations("日志")
+    assert list((tmp_path / "cache").glob("lexicon-*.sqlite3"))

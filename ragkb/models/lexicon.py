@@ -112,10 +112,12 @@ class Lexicon:
         """Open the cached tables, building them first if need be; else parse into memory."""
         stat = self.path.stat()
         name = f"lexicon-{FORMAT}-{stat.st_size}-{int(stat.st_mtime)}.sqlite3"
-        kept = None if self.cache is None else self.cache / name
+        kept = None if self.cache is None else self.cache.resolve() / name
+        parsed: Tables | None = None
         if kept is not None and not kept.is_file():
+            parsed = _parse(self.path)
             try:
-                _write_tables(kept, _parse(self.path))
+                _write_tables(kept, parsed)
             except (OSError, sqlite3.Error) as exc:  # a read-only cache costs time, not results
                 log.info("lexicon cache %s not written (%s): parsing in memory", kept, exc)
         if kept is not None and kept.is_file():
@@ -129,7 +131,7 @@ class Lexicon:
                 log.info("lexicon cache %s unreadable (%s): parsing in memory", kept, exc)
                 self._db = None
                 kept.unlink(missing_ok=True)
-        self._memory = _parse(self.path)
+        self._memory = parsed or _parse(self.path)
 
 
 def _lemmas(phrase: str) -> list[str]:
