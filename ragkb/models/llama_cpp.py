@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
@@ -76,6 +77,9 @@ def load_llama(
             )
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"{path}: cannot load GGUF model ({exc})") from exc
+    # Freed while the interpreter is whole: left to Llama.__del__ at shutdown, it fails on
+    # module globals already torn down ("TypeError: 'NoneType' object is not callable").
+    atexit.register(llama.close)
     log.info(
         "loaded %s in %.2f s (n_ctx %d, n_gpu_layers %d)",
         Path(path).name,
