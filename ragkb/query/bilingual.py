@@ -2,8 +2,9 @@
 
 The multilingual embedder crosses languages weakly, and BM25 not at all: a Chinese question
 shares no keyword with the English passage that answers it. Searching the keyword index once
-more with the question's words translated gives the fusion a ranking that does
-(bench/README.md, "Cross-lingual questions").
+more with the question's words translated gives the fusion a ranking that does; the best
+passage it finds may take a place in the top; and a passage's coverage of the question counts
+the translations too (bench/README.md, "Cross-lingual questions").
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ragkb.parts import KeywordSearch, Translator
 
 # Inflected forms of an English translation that the index may hold instead ("log" is found
-# as "logs", "logging", "logger"): BM25 matches whole tokens, and the index does not stem.
+# as "logs", "logged", "logging"): BM25 matches whole tokens, and the index does not stem.
 _SUFFIXES = ("s", "es", "d", "ed", "ing")
 _DOUBLING = ("ed", "ing")  # after a doubled final consonant: log -> logging
 MAX_ALTERNATIVES = 4  # translations used per word, among those the index holds
