@@ -150,8 +150,10 @@ def bilingual_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _write_pdf(docs / "运维手册.pdf", CHINESE_PAGES, chinese=True)
     _write_pdf(docs / "extra.pdf", ["An unrelated page about the cafeteria menu."], chinese=False)
     home = root / "home"
-    report = KnowledgeBase(load_settings({}, environ={"RAGKB_HOME": str(home)})).ingest([str(docs)])
+    settings = load_settings({}, environ={"RAGKB_HOME": str(home)})
+    report = KnowledgeBase(settings).ingest([str(docs)])
     assert not report.failed
+    assert list(settings.cache.glob("lexicon-*.sqlite3"))  # built by the ingest, once
     return home
 
 

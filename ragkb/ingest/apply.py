@@ -88,7 +88,7 @@ class Syncer:
         warm_up: Callable[[], None] | None = None,
     ) -> None:
         self._kb = kb
-        self._extra_warm_up = warm_up  # another one-off load to overlap with parsing
+        self._extra_warm_up = warm_up  # a one-off build to overlap with the whole ingest
         self._catalog = catalog
         self._store = vectors
         self._embedder = embedder
@@ -128,7 +128,9 @@ class Syncer:
         self._rereading = {c.path for c in plan.reread}
         done_ok: set[str] = set()
         if todo:
-            self._warm_up = _start_warm_up(self._store, self._extra_warm_up)
+            self._warm_up = _start_warm_up(self._store)
+            # Not joined before the first write, as the store's warm-up is: only at the end.
+            extra = _start_in_background(self._extra_warm_up)
             self._emit("parse")  # the bar shows the files to do before the first is read
             pending: list[_Pending] = []
             with ParsePool(
@@ -145,6 +147,8 @@ class Syncer:
                         done_ok.update(self._flush(pending))
                         pending = []
                 done_ok.update(self._flush(pending))
+            if extra is not None:
+                extra.join()
         return IngestReport(
             kb=self._kb,
             added=tuple(c.path for c in plan.new if c.path in done_ok),
@@ -379,8 +383,8 @@ def _metadatas(item: _Pending) -> list[dict[str, str | int]]:
     return metadatas
 
 
-def _start_warm_up(vectors: VectorStore, extra: Callable[[], None] | None) -> threading.Thread:
-    """Open the vector store and load the Chinese word segmenter (and EXTRA) in the background.
+def _start_warm_up(vectors: VectorStore) -> threading.Thread:
+    """Open the vector store and load the Chinese word segmenter in the background.
 
     Both are one-off costs (about 1 s and 0.6 s here) that would otherwise sit on the
     critical path; they overlap with parsing the first files instead.
@@ -390,11 +394,25 @@ def _start_warm_up(vectors: VectorStore, extra: Callable[[], None] | None) -> th
         try:
             vectors.count()
             warm_up_segmenter()
-            if extra is not None:
-                extra()
         except Exception as exc:  # the real calls raise it again, where it is reported
             log.info("warm-up failed: %s", exc)
 
     thread = threading.Thread(target=warm_up, name="ragkb-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_in_background(work: Callable[[], None] | None) -> threading.Thread | None:
+    """Run WORK (a one-off build, such as the cross-lingual lexicon's tables) in a thread."""
+    if work is None:
+        return None
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:  # its first real use does it again, and reports a failure
+            log.info("background build failed: %s", exc)
+
+    thread = threading.Thread(target=run, name="ragkb-background-build", daemon=True)
     thread.start()
     return thread
