@@ -216,9 +216,11 @@ def test_the_other_language_gets_a_place_when_it_covers_the_question_better(
     fused = [by_file[f"zh{i}.md"] for i in range(4)] + [by_file["en.md"]]
 
     def room(ids: list[str], k: int) -> list[str]:
+        tokens = ["日志", "轮转"]
         return make_room_for_the_other_language(
-            ids, by_file["en.md"], k=k, query="日志 轮转", catalog=catalog,
-            keywords=kb.parts.keywords, translator=translator,
+            ids, by_file["en.md"], k=k, tokens=tokens,
+            equivalents=equivalents(tokens, translator), catalog=catalog,
+            keywords=kb.parts.keywords,
         )  # fmt: skip
 
     placed = room(fused, 3)

@@ -9,11 +9,11 @@ the translations too (bench/README.md, "Cross-lingual questions").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from ragkb.language import has_han, keyword_tokens, language_of
+from ragkb.language import has_han, language_of
 from ragkb.query.relevance import weighted_coverage
 
 if TYPE_CHECKING:
@@ -59,15 +59,16 @@ def translated_groups(
 
 
 def other_language_hits(
-    query: str,
+    tokens: Sequence[str],
+    language: str,
     n: int,
     sources: Sequence[str] | None,
     catalog: Catalog,
     keywords: KeywordSearch,
     translator: Translator,
 ) -> list[tuple[str, float]]:
-    """Search the keyword index with QUERY's words translated; return the (chunk id, BM25
-    score) pairs of the passages written in the other language, best first.
+    """Search the keyword index with a query's TOKENS translated; return the (chunk id, BM25
+    score) pairs of the passages not written in its LANGUAGE, best first.
 
     Passages in the question's own language are left to the first keyword search: counted
     by both, they would push a passage that only the vector search ranks first out of the
@@ -75,16 +76,15 @@ def other_language_hits(
     """
     vocabulary = keywords.vocabulary(catalog)
     known = None if vocabulary is None else vocabulary.__contains__
-    groups = translated_groups(keyword_tokens(query), translator, known)
+    groups = translated_groups(tokens, translator, known)
     if not groups:
         return []
     found = keywords.search_alternatives(catalog, groups, n, sources)
     records = catalog.chunks_by_id([cid for cid, _ in found])
-    asked = language_of(query)
     return [
         (cid, score)
         for cid, score in found
-        if cid in records and language_of(records[cid].text) != asked
+        if cid in records and language_of(records[cid].text) != language
     ]
 
 
@@ -93,13 +93,13 @@ def make_room_for_the_other_language(
     best_other: str,
     *,
     k: int,
-    query: str,
+    tokens: Sequence[str],
+    equivalents: Mapping[str, Collection[str]],
     catalog: Catalog,
     keywords: KeywordSearch,
-    translator: Translator,
 ) -> list[str]:
     """Put BEST_OTHER (the best passage in the other language) at place K when it holds more
-    of the question's words, through their translations, than every passage of the top K.
+    of the question's TOKENS, or of their EQUIVALENTS, than every passage of the top K.
 
     Fusion favours passages that several rankings found, and a passage in the other language
     is found by one or two: a Chinese question's own words fill the top with Chinese passages
@@ -108,8 +108,7 @@ def make_room_for_the_other_language(
     top = ids[:k]
     if best_other in top or not top:
         return ids
-    tokens = keyword_tokens(query)
-    wanted, others = set(tokens), equivalents(tokens, translator)
+    wanted = set(tokens)
     idf = keywords.idf(catalog)
     records = catalog.chunks_by_id([*top, best_other])
     if best_other not in records:
@@ -117,7 +116,7 @@ def make_room_for_the_other_language(
 
     def coverage(cid: str) -> float:
         record = records.get(cid)
-        return weighted_coverage(wanted, record.keywords, idf, others) if record else 0.0
+        return weighted_coverage(wanted, record.keywords, idf, equivalents) if record else 0.0
 
     if coverage(best_other) <= max(coverage(cid) for cid in top):
         return ids

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ragkb.index.vectors import distance_to_score, score_to_distance
+from ragkb.language import keyword_tokens, language_of
 from ragkb.models.embedders import similarity
-from ragkb.query.bilingual import make_room_for_the_other_language, other_language_hits
+from ragkb.query.bilingual import (
+    equivalents,
+    make_room_for_the_other_language,
+    other_language_hits,
+)
 from ragkb.types import Hit
 
 if TYPE_CHECKING:
@@ -29,6 +34,8 @@ class Ranking:
 
     hits: tuple[Hit, ...]
     records: dict[str, ChunkRecord]
+    # The query's words in the other language (bilingual.equivalents); empty without one.
+    equivalents: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -67,6 +74,8 @@ def rank_candidates(
     """
     n = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
     scores = _Scores([], {}, {}, {})
+    tokens = keyword_tokens(query)
+    others = equivalents(tokens, translator)
     other: list[str] = []  # passages in the other language, found by the translated words
     query_vector: list[float] | None = None
     if mode in ("vector", "hybrid"):
@@ -82,17 +91,19 @@ def rank_candidates(
         scores.bm25 = dict(found)
         scores.rankings.append([cid for cid, _ in found])
         if translator is not None:
-            found = other_language_hits(query, n, sources, catalog, keywords, translator)
+            found = other_language_hits(
+                tokens, language_of(query), n, sources, catalog, keywords, translator
+            )
             for cid, score in found:
                 scores.bm25.setdefault(cid, score)
             other = [cid for cid, _ in found]
             scores.rankings.append(other)
 
     ids = list(fuse_rankings(scores.rankings))
-    if other and translator is not None:
+    if other and keywords is not None:
         ids = make_room_for_the_other_language(
-            ids, other[0], k=k, query=query, catalog=catalog, keywords=keywords,
-            translator=translator,
+            ids, other[0], k=k, tokens=tokens, equivalents=others, catalog=catalog,
+            keywords=keywords,
         )  # fmt: skip
     if mode == "hybrid" and query_vector is not None and vectors is not None:
         _score_keyword_only_hits(ids, query_vector, vectors, scores)
@@ -103,7 +114,7 @@ def rank_candidates(
     ids = ids[: k * CANDIDATE_FACTOR]
     records = catalog.chunks_by_id(ids)
     hits = _distinct_hits(ids, records, scores, keyword_mode=mode == "keyword", k=k)
-    return Ranking(hits, records)
+    return Ranking(hits, records, others)
 
 
 def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens
-from ragkb.query.bilingual import equivalents
 from ragkb.query.candidates import rank_candidates
 from ragkb.query.filters import matching_paths
 from ragkb.query.names import unknown_terms
@@ -77,7 +76,7 @@ def retrieve(
     query_tokens = keyword_tokens(query)  # in question order: a stable unknown-terms report
     wanted = set(query_tokens)
     idf = keywords.idf(catalog)
-    others = equivalents(query_tokens, parts.translator)
+    others = ranking.equivalents
     coverage = {
         h.chunk_id: weighted_coverage(wanted, ranking.records[h.chunk_id].keywords, idf, others)
         for h in ranking.hits
