@@ -128,9 +128,16 @@ class Syncer:
         self._rereading = {c.path for c in plan.reread}
         done_ok: set[str] = set()
         if todo:
-            self._warm_up = _start_warm_up(self._store)
-            # Not joined before the first write, as the store's warm-up is: only at the end.
-            extra = _start_in_background(self._extra_warm_up)
+            # Opening the store and loading the segmenter (about 1 s and 0.6 s here) overlap
+            # with parsing the first files; the first write waits for them.
+            self._warm_up = _start_in_background(
+                "ragkb-warm-up", self._store.count, warm_up_segmenter
+            )
+            extra = (  # joined only at the end
+                _start_in_background("ragkb-background-build", self._extra_warm_up)
+                if self._extra_warm_up is not None
+                else None
+            )
             self._emit("parse")  # the bar shows the files to do before the first is read
             pending: list[_Pending] = []
             with ParsePool(
@@ -383,36 +390,20 @@ def _metadatas(item: _Pending) -> list[dict[str, str | int]]:
     return metadatas
 
 
-def _start_warm_up(vectors: VectorStore) -> threading.Thread:
-    """Open the vector store and load the Chinese word segmenter in the background.
+def _start_in_background(name: str, *steps: Callable[[], object]) -> threading.Thread:
+    """Run STEPS, one after the other, in a daemon thread named NAME.
 
-    Both are one-off costs (about 1 s and 0.6 s here) that would otherwise sit on the
-    critical path; they overlap with parsing the first files instead.
+    They are one-off loads and builds that would otherwise sit on the critical path. A
+    failure is only logged: the real call does the work again, and reports it there.
     """
-
-    def warm_up() -> None:
-        try:
-            vectors.count()
-            warm_up_segmenter()
-        except Exception as exc:  # the real calls raise it again, where it is reported
-            log.info("warm-up failed: %s", exc)
-
-    thread = threading.Thread(target=warm_up, name="ragkb-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def _start_in_background(work: Callable[[], None] | None) -> threading.Thread | None:
-    """Run WORK (a one-off build, such as the cross-lingual lexicon's tables) in a thread."""
-    if work is None:
-        return None
 
     def run() -> None:
         try:
-            work()
-        except Exception as exc:  # its first real use does it again, and reports a failure
-            log.info("background build failed: %s", exc)
+            for step in steps:
+                step()
+        except Exception as exc:
+            log.info("%s failed: %s", name, exc)
 
-    thread = threading.Thread(target=run, name="ragkb-background-build", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
