@@ -91,14 +91,9 @@ def test_a_second_catalog_cannot_write_a_collection_another_built(
 # the AMX kernels crash on the bundled model on a CPU with AMX (models/llama_cpp.py).
 _MODEL_SERVER = """
 import runpy
-import llama_cpp.llama as module
-defaults = module.llama_cpp.llama_model_default_params
-def without_extra_buffers():
-    params = defaults()
-    params.use_extra_bufts = False
-    return params
-module.llama_cpp.llama_model_default_params = without_extra_buffers
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+from ragkb.models.llama_cpp import _model_defaults
+with _model_defaults(extra_buffers=False):
+    runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
 
 
