@@ -235,10 +235,21 @@ def test_lead_is_the_sentence_that_answers_the_question() -> None:
     pool = SentencePool("What does reciprocal rank fusion merge?", hits, embed=None)
     lead = pool.lead()
     assert lead is not None
-    assert lead.quote == "Reciprocal rank fusion merges keyword and vector rankings by rank."
+    assert lead.quote == FUSION  # the best sentence and the one after it in its passage
     assert lead.chunk_id == "chunk-2"
     assert_verbatim((lead,), hits)
     assert SentencePool("anything", [], embed=None).lead() is None
+
+
+def test_lead_takes_the_next_sentence_only_from_its_own_passage_and_within_one_quote() -> None:
+    last = "Chroma stores embeddings in persistent collections on disk."
+    pool = SentencePool(
+        "Where does Chroma store embeddings on disk?", [make_hit(1, ENGLISH)], embed=None
+    )
+    assert pool.lead().quote == last  # type: ignore[union-attr]  # the passage's last sentence
+    long_next = "Chroma stores embeddings on disk. " + "It " + "keeps them all " * 30 + "."
+    pool = SentencePool("Where does Chroma store embeddings?", [make_hit(1, long_next)], embed=None)
+    assert pool.lead().quote == "Chroma stores embeddings on disk."  # type: ignore[union-attr]
 
 
 def test_windows_show_the_best_sentences_and_mark_what_was_left_out() -> None:

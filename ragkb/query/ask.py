@@ -269,12 +269,22 @@ def _supports(quote: Evidence, supporting: set[str]) -> bool:
     return any(flat in " ".join(s.split()) for s in supporting)
 
 
+def _within(quote: Evidence, lead: Evidence | None) -> bool:
+    """Whether QUOTE repeats (part of) the LEAD passage slice."""
+    return (
+        lead is not None
+        and quote.chunk_id == lead.chunk_id
+        and lead.start <= quote.start
+        and quote.end <= lead.end
+    )
+
+
 def _extractive(context: _Context, *, options: AskOptions) -> Generator[AskEvent, None, Answer]:
     """Answer with the lead sentence itself; the next best sentences are its evidence."""
     lead = context.lead
     yield SourcesEvent(context.pool.sources, False, context.query, lead)
-    others = context.pool.quotes("", MAX_QUOTES + 1) if options.evidence else ()
-    quotes = tuple(q for q in others if lead is None or q.quote != lead.quote)[:MAX_QUOTES]
+    others = context.pool.quotes("", MAX_QUOTES + 2) if options.evidence else ()
+    quotes = tuple(q for q in others if not _within(q, lead))[:MAX_QUOTES]
     text = lead.quote if lead else ""
     return Answer(
         question=context.question,
