@@ -374,7 +374,3 @@ def test_answer_style_auto_gives_a_small_model_the_lead_sentence_alone() -> None
     assert answer_style("auto", 596_049_920) == "both"
     assert answer_style("auto", None) == "both"  # a server's model
     assert answer_style("generative", 134_515_008) == "generative"
-    # The lead quoted in another language than the question's: the model answers under it.
-    assert answer_style("auto", 134_515_008, False) == "both"
-    assert answer_style("auto", 134_515_008, None) == "extractive"  # too short to tell
-    assert answer_style("extractive", 134_515_008, False) == "extractive"

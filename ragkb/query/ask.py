@@ -139,13 +139,11 @@ def ask_stream(
         yield SourcesEvent((), True, query)
         yield DoneEvent(_refusal(question, query, retrieval, started, timings))
         return
+    style = answer_style(options.answer_style, parts.generator.parameters)
     ranking = time.monotonic()
     pool = sentence_pool(query, usable, parts=parts)
-    lead = pool.lead() if options.answer_style != "generative" else None
+    lead = pool.lead() if style != "generative" else None
     timings["sentences"] = time.monotonic() - ranking  # embedding them for the lead line
-    language = language_of(question)
-    in_language = written_in(lead.quote, language, min_letters=FINAL_MIN_LETTERS) if lead else None
-    style = answer_style(options.answer_style, parts.generator.parameters, in_language)
     context = _Context(question, query, usable, pool, lead, session, started, timings)
     if style == "extractive":
         answer = yield from _extractive(context, options=options)

@@ -113,21 +113,17 @@ def prompt_style(setting: str, parameters: int | None, language: str) -> PromptS
     )
 
 
-def answer_style(setting: str, parameters: int | None, lead_in_language: bool | None = None) -> str:
+def answer_style(setting: str, parameters: int | None) -> str:
     """Return "both", "extractive" or "generative" for a model of PARAMETERS weights.
 
     `auto` answers with the lead sentence alone for a small model: on corpora nothing was tuned
     on, the bundled 135M model's own answers held the expected fact in 2-10 % of questions and
     half their sentences had no support, while the lead line and its evidence held it more
-    often, four times faster (bench/README.md, "Answers"). When the lead sentence is not in the
-    question's language (LEAD_IN_LANGUAGE False: a Chinese question answered from an English
-    document), the model adds an answer in the question's language under it.
+    often, four times faster (bench/README.md, "Answers").
     """
     if setting != "auto":
         return setting
-    if not is_small(parameters):
-        return "both"
-    return "both" if lead_in_language is False else "extractive"
+    return "extractive" if is_small(parameters) else "both"
 
 
 def resolve_system_prompt(setting: str) -> str:
