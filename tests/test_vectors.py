@@ -9,6 +9,7 @@ import pytest
 
 from ragkb.errors import EXIT_MISMATCH, ConfigError, StoreMismatchError
 from ragkb.index.vectors import (
+    EF_SEARCH,
     STORE_LOCK_FILE,
     ChromaStore,
     collection_name,
@@ -227,3 +228,38 @@ def test_every_call_into_an_embedded_store_waits_for_another_process_using_it(
     assert time.monotonic() - started >= 1.0  # it waited for the other process
     assert len(found) == 1
     holder.wait(timeout=10)
+
+
+def test_search_keeps_ef_search_candidates_and_an_older_store_is_widened_by_its_next_write(
+    tmp_path: Path,
+) -> None:
+    import chromadb
+
+    def ef_search(path: Path) -> int:
+        client = chromadb.PersistentClient(path=str(path))
+        collection = client.get_collection(collection_name("old"))
+        return int(collection.configuration["hnsw"]["ef_search"])
+
+    new = ChromaStore(kb="new", metric="cosine", path=tmp_path / "new")
+    fill(new)
+    new.close()
+    client = chromadb.PersistentClient(path=str(tmp_path / "new"))
+    assert (
+        client.get_collection(collection_name("new")).configuration["hnsw"]["ef_search"]
+        == EF_SEARCH
+    )
+    # A store made with Chroma's default (100), as ragkb made them before.
+    old_path = tmp_path / "old"
+    chromadb.PersistentClient(path=str(old_path)).create_collection(
+        collection_name("old"), configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    )
+    assert ef_search(old_path) == 100
+    reader = ChromaStore(kb="old", metric="cosine", path=old_path)
+    assert reader.query(VECTORS["a"], 2) == []
+    reader.close()
+    assert ef_search(old_path) == 100  # a reader never writes
+    writer = ChromaStore(kb="old", metric="cosine", path=old_path)
+    fill(writer)
+    assert [m.chunk_id for m in writer.query(VECTORS["a"], 2)] == ["a", "b"]
+    writer.close()
+    assert ef_search(old_path) == EF_SEARCH
