@@ -90,6 +90,25 @@ def test_an_english_question_finds_the_chinese_passage(tmp_path: Path) -> None:
     assert [Path(h.source).name for h in hits[:1]] == ["signals.md"]
 
 
+def test_an_answer_looks_the_question_up_once_for_ranking_and_its_sentences(
+    tmp_path: Path,
+) -> None:
+    docs = _write_docs(tmp_path / "docs")
+    translator = DictionaryTranslator(PAIRS)
+    settings = load_settings({"mode": "keyword", "answer_style": "extractive"})
+    kb = KnowledgeBase(settings, parts=make_fake_parts(settings, translator=translator))
+    kb.ingest([str(docs)])
+    question = "日志 多久 轮转 一次"
+    translator.looked_up.clear()
+    kb.search(question, k=3)
+    per_search = list(translator.looked_up)
+    assert per_search
+    translator.looked_up.clear()
+    answer = kb.ask(question, k=3)
+    assert answer.lead is not None and "rotates" in answer.lead.quote  # ranked through them
+    assert translator.looked_up == per_search  # the sentence pool reused retrieval's
+
+
 def test_the_translated_search_keeps_a_filter(tmp_path: Path) -> None:
     from ragkb.types import Filter
 

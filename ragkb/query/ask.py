@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens, language_of, split_sentences, written_in
-from ragkb.query.bilingual import equivalents
+from ragkb.query import bilingual
 from ragkb.query.chat import MAX_REWRITE_TOKENS
 from ragkb.query.evidence import MAX_QUOTES, SentencePool, drop_invalid_citations
 from ragkb.query.prompting import (
@@ -141,7 +141,7 @@ def ask_stream(
         return
     style = answer_style(options.answer_style, parts.generator.parameters)
     ranking = time.monotonic()
-    pool = sentence_pool(query, usable, parts=parts)
+    pool = sentence_pool(query, usable, parts=parts, equivalents=retrieval.equivalents)
     lead = pool.lead() if style != "generative" else None
     timings["sentences"] = time.monotonic() - ranking  # embedding them for the lead line
     context = _Context(question, query, usable, pool, lead, session, started, timings)
@@ -250,14 +250,26 @@ def _pack(
     )
 
 
-def sentence_pool(query: str, hits: Sequence[Hit], *, parts: Parts) -> SentencePool:
-    """Return the sentences of HITS, ranked with the query encoder and the keyword index."""
+def sentence_pool(
+    query: str,
+    hits: Sequence[Hit],
+    *,
+    parts: Parts,
+    equivalents: Mapping[str, Collection[str]] | None = None,
+) -> SentencePool:
+    """Return the sentences of HITS, ranked with the query encoder and the keyword index.
+
+    EQUIVALENTS are the query's words in the other language when retrieval already looked
+    them up (Retrieval.equivalents); looked up here otherwise.
+    """
+    if equivalents is None:
+        equivalents = bilingual.equivalents(keyword_tokens(query), parts.translator)
     return SentencePool(
         query,
         hits,
         embed=parts.query_encoder.embed_passages,
         idf=parts.keywords.idf(parts.catalog),
-        equivalents=equivalents(keyword_tokens(query), parts.translator),
+        equivalents=equivalents,
     )
 
 

@@ -34,6 +34,7 @@ class Ranking:
 
     hits: tuple[Hit, ...]
     records: dict[str, ChunkRecord]
+    tokens: tuple[str, ...] = ()  # the query's keyword tokens, in its order
     # The query's words in the other language (bilingual.equivalents); empty without one.
     equivalents: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
@@ -114,7 +115,7 @@ def rank_candidates(
     ids = ids[: k * CANDIDATE_FACTOR]
     records = catalog.chunks_by_id(ids)
     hits = _distinct_hits(ids, records, scores, keyword_mode=mode == "keyword", k=k)
-    return Ranking(hits, records, others)
+    return Ranking(hits, records, tuple(tokens), others)
 
 
 def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:

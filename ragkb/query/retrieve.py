@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens
@@ -28,6 +29,8 @@ class Retrieval:
 
     hits: tuple[Hit, ...]
     verdict: Verdict
+    # The query's words in the other language, looked up once for ranking and the answer.
+    equivalents: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def relevant(self) -> tuple[Hit, ...]:
@@ -73,7 +76,7 @@ def retrieve(
         sources=sources,
         translator=parts.translator,
     )
-    query_tokens = keyword_tokens(query)  # in question order: a stable unknown-terms report
+    query_tokens = list(ranking.tokens)  # in question order: a stable unknown-terms report
     wanted = set(query_tokens)
     idf = keywords.idf(catalog)
     others = ranking.equivalents
@@ -104,4 +107,4 @@ def retrieve(
         query_tokens=asked_tokens,
         refuse_missing_numbers=settings.refuse_missing_numbers,
     )
-    return Retrieval(ranking.hits, verdict)
+    return Retrieval(ranking.hits, verdict, ranking.equivalents)
