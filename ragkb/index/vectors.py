@@ -430,17 +430,22 @@ class ChromaStore:
 def _widen_search(collection: Collection) -> None:
     """Raise a collection's ef_search to EF_SEARCH (one made before it was set): the first
     write of a newer ragkb does it, so readers never write."""
-    config = getattr(collection, "configuration", None) or {}
-    hnsw = config.get("hnsw") if isinstance(config, dict) else None
-    if isinstance(hnsw, dict) and int(hnsw.get("ef_search") or 0) < EF_SEARCH:
+    hnsw = _hnsw_config(collection)
+    if hnsw and int(hnsw.get("ef_search") or 0) < EF_SEARCH:
         collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
 
 
-def _space_of(collection: Collection) -> str | None:
+def _hnsw_config(collection: Collection) -> dict[str, Any]:
+    """Return the collection's HNSW settings ({} when its client reports none)."""
     config = getattr(collection, "configuration", None) or {}
     hnsw = config.get("hnsw") if isinstance(config, dict) else None
-    if isinstance(hnsw, dict) and hnsw.get("space"):
-        return str(hnsw["space"])
+    return hnsw if isinstance(hnsw, dict) else {}
+
+
+def _space_of(collection: Collection) -> str | None:
+    space = _hnsw_config(collection).get("space")
+    if space:
+        return str(space)
     meta = collection.metadata or {}
     return meta.get("ragkb_metric") or meta.get("hnsw:space")
 
