@@ -3,7 +3,8 @@
 Each corpus is a folder of documents and its gold files. sample_docs and external are the
 calibration corpora the rules were first tuned on; corpus_b and corpus_c were written later,
 by helpers who saw only the documents (their READMEs say how), and are reported
-leave-one-corpus-out.
+leave-one-corpus-out. corpus_d, written the same way on 2026-12-07, was held back from every
+choice made after it arrived: the answer-kind refusal was designed on the other four.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     ),
     "corpus_b": (DATA / "corpus_b" / "docs", [DATA / "corpus_b" / "gold.jsonl"]),
     "corpus_c": (DATA / "corpus_c" / "docs", [DATA / "corpus_c" / "gold.jsonl"]),
+    "corpus_d": (DATA / "corpus_d" / "docs", [DATA / "corpus_d" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).

@@ -46,6 +46,7 @@ MINIMUMS: dict[str, dict[str, int]] = {
     "external": {"questions": 60, "en": 30, "zh": 22, "absent": 10, "multi": 6},
     "corpus_b": _HELPER_MINIMUMS,
     "corpus_c": _HELPER_MINIMUMS,
+    "corpus_d": _HELPER_MINIMUMS,
 }
 
 
