@@ -6,8 +6,8 @@ Usage: python bench/answers.py [--sets tuning|heldout|all|CORPUS] [--config JSON
 Ingests each corpus once (into --home, kept between runs when given), then runs
 `ragkb eval --answers` (the Python API, hybrid mode, seed 1) on its gold questions under each
 setting of CONFIGS (or every --config given). The tuning sets (sample_docs, external) are the
-ones prompts and rules were tried on; corpus_b and corpus_c were written by helpers who saw
-only the documents, and nothing was tuned on them.
+ones prompts and rules were tried on; corpus_b, corpus_c and corpus_d were written by helpers
+who saw only the documents, and no answer setting was tuned on them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from corpora import CORPORA
 
 SETS = {
     "tuning": ("sample_docs", "external"),
-    "heldout": ("corpus_b", "corpus_c"),
+    "heldout": ("corpus_b", "corpus_c", "corpus_d"),
 }
 SETS["all"] = SETS["tuning"] + SETS["heldout"]
 SETS.update({name: (name,) for name in CORPORA})

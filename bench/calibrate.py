@@ -28,10 +28,10 @@ from ragkb.query.relevance import (
 FLOORS = {"e5": 0.77, "minilm": 0.0}
 MAX_FALSE_REFUSAL = 0.03
 GRID = [round(0.02 * i, 2) for i in range(61)]  # min_relevance, calibrated: 0 to 1.2
-SHARES = [0.0, 0.2, 0.3, 0.4, 0.5]  # the answer-kind check's KIND_MIN_SHARE
+BESTS = [1, 2, 3, 4, 5]  # the answer-kind check's KIND_BEST_SENTENCES
 
 
-def refused(row: dict[str, Any], threshold: float, floor: float, kind_check: float | None) -> bool:
+def refused(row: dict[str, Any], threshold: float, floor: float, kind_check: int | None) -> bool:
     """Apply the policy to one question's dumped signals."""
     if row["unknown_terms"]:
         return True
@@ -44,7 +44,15 @@ def refused(row: dict[str, Any], threshold: float, floor: float, kind_check: flo
         return True
     if kind_check is not None:
         texts = [h["text"] for h in relevant]
-        return answer_kind_missing(row["question"], row["query_tokens"], texts, kind_check)
+        idf = row.get("idf", {})
+        return answer_kind_missing(
+            row["question"],
+            row["query_tokens"],
+            texts,
+            idf=lambda token: idf.get(token, 1.0),
+            equivalents=row.get("equivalents"),
+            best=kind_check,
+        )
     return False
 
 
@@ -53,7 +61,7 @@ def matches(hit: dict[str, Any], row: dict[str, Any]) -> bool:
 
 
 def scores(
-    rows: Sequence[dict[str, Any]], threshold: float, floor: float, kind: float | None
+    rows: Sequence[dict[str, Any]], threshold: float, floor: float, kind: int | None
 ) -> dict:
     answerable = [r for r in rows if not r["unanswerable"]]
     absent = [r for r in rows if r["unanswerable"]]
@@ -80,17 +88,18 @@ def scores(
     return out
 
 
-def fit(rows: Sequence[dict[str, Any]], floor: float, shares: Sequence[float | None]) -> tuple:
-    """Return the (threshold, share) with the most absent refusals at <= 3 % false refusals."""
-    best, best_key = (GRID[0], shares[0]), (-1.0, 0.0)
-    for share in shares:
+def fit(rows: Sequence[dict[str, Any]], floor: float, bests: Sequence[int | None]) -> tuple:
+    """Return the (threshold, best sentences) with the most absent refusals at <= 3 % false
+    refusals."""
+    best, best_key = (GRID[0], bests[0]), (-1.0, 0.0)
+    for best_n in bests:
         for t in GRID:
-            s = scores(rows, t, floor, share)
+            s = scores(rows, t, floor, best_n)
             if (s["false_refusals"] or 0) > MAX_FALSE_REFUSAL:
                 continue
             key = (s["refused_absent"] or 0, -t)
             if key > best_key:
-                best, best_key = (t, share), key
+                best, best_key = (t, best_n), key
     return best
 
 
@@ -121,24 +130,24 @@ def main() -> None:
     corpora = load(args.features, args.embedder)
     print(f"embedder {args.embedder}, similarity floor {floor}\n")
     print(
-        "| held out | answer-kind check (min share) | threshold | hit@5 | refused, absent | "
+        "| held out | answer-kind check (best sentences) | threshold | hit@5 | refused, absent | "
         "refused, near miss | false refusals |"
     )
     print("|---|---|---|---|---|---|---|")
-    for label, shares in (("off", [None]), ("fitted", SHARES)):
+    for label, bests in (("off", [None]), ("fitted", BESTS)):
         for name, rows in corpora.items():
             others = [r for other, rs in corpora.items() if other != name for r in rs]
-            t, share = fit(others, floor, shares)
-            s = scores(rows, t, floor, share)
+            t, best_n = fit(others, floor, bests)
+            s = scores(rows, t, floor, best_n)
             print(
-                f"| {name} | {label} ({share}) | {t} | {s['hit@5']} | {s['refused_absent']} | "
+                f"| {name} | {label} ({best_n}) | {t} | {s['hit@5']} | {s['refused_absent']} | "
                 f"{s['refused_near_miss']} | {s['false_refusals']} |"
             )
         everything = [r for rs in corpora.values() for r in rs]
-        t, share = fit(everything, floor, shares)
-        s = scores(everything, t, floor, share)
+        t, best_n = fit(everything, floor, bests)
+        s = scores(everything, t, floor, best_n)
         print(
-            f"| all, in sample | {label} ({share}) | {t} | {s['hit@5']} | "
+            f"| all, in sample | {label} ({best_n}) | {t} | {s['hit@5']} | "
             f"{s['refused_absent']} | {s['refused_near_miss']} | {s['false_refusals']} |"
         )
 

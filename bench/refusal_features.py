@@ -1,8 +1,10 @@
 """Dump the signals the relevance policy can use, per gold question, for calibration.
 
 Usage: python bench/refusal_features.py OUT_DIR [--embedder e5|minilm] [--corpus NAME ...]
+                                         [--homes DIR]
 
-Ingests each corpus into a temporary knowledge base, retrieves every gold question with the
+Ingests each corpus into a temporary knowledge base (or DIR/<corpus>, kept between runs, where
+a second run's ingest has nothing to do), retrieves every gold question with the
 relevance rule turned off, and writes OUT_DIR/<corpus>.<embedder>.jsonl: the gold fields plus
 the ranks and the raw signals (similarities, keyword coverage per chunk and per sentence,
 unknown terms, agreement of the vector and keyword rankings). bench/calibrate.py fits the
@@ -40,25 +42,27 @@ def features(kb: Any, question: str) -> dict[str, Any]:
             vectors=parts.vectors if mode != "keyword" else None,
             keywords=keywords,
             encoder=parts.query_encoder if mode != "keyword" else None,
+            translator=parts.translator,
         )
 
     hybrid, vector, keyword = ranked("hybrid"), ranked("vector"), ranked("keyword")
     tokens = keyword_tokens(question)
     wanted = set(tokens)
     idf = keywords.idf(catalog)
+    others = hybrid.equivalents
     hits = []
     for h in hybrid.hits:
         record = hybrid.records[h.chunk_id]
         sentences = [record.text[a:b] for a, b in split_sentences(record.text)] or [record.text]
         sentence_cov = max(
-            weighted_coverage(wanted, " ".join(keyword_tokens(s)), idf) for s in sentences
+            weighted_coverage(wanted, " ".join(keyword_tokens(s)), idf, others) for s in sentences
         )
         hits.append(
             {
                 "source": Path(h.source).name,
                 "page": h.page,
                 "score": h.score,
-                "coverage": weighted_coverage(wanted, record.keywords, idf),
+                "coverage": weighted_coverage(wanted, record.keywords, idf, others),
                 "sentence_coverage": sentence_cov,
                 "text": record.text,
                 "keywords": record.keywords,
@@ -80,6 +84,8 @@ def features(kb: Any, question: str) -> dict[str, Any]:
         if vocabulary is not None
         else [],
         "query_tokens": tokens,
+        "equivalents": {word: sorted(forms) for word, forms in others.items()},
+        "idf": {t: idf(t) for t in {*tokens, *(f for forms in others.values() for f in forms)}},
     }
 
 
@@ -92,12 +98,13 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--embedder", choices=sorted(EMBEDDERS), default="e5")
     parser.add_argument("--corpus", nargs="*", default=list(CORPORA))
+    parser.add_argument("--homes", type=Path, help="keep each knowledge base in DIR/<corpus>")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.corpus:
             docs, golds = CORPORA[name]
-            environ = {"RAGKB_HOME": str(Path(tmp) / name)}
+            environ = {"RAGKB_HOME": str((args.homes or Path(tmp)) / name)}
             kb = KnowledgeBase(load_settings(EMBEDDERS[args.embedder], environ=environ))
             report = kb.ingest([str(docs)])
             print(f"{name}: {report.chunks_added} chunks, {len(report.failed)} failed")

@@ -156,10 +156,10 @@ class RetrievalSettings:
         "embedder's own (0.77 for multilingual-e5-small, 0 otherwise).",
     )
     refuse_missing_numbers: bool = setting(
-        False,
-        "Refuse a question that asks for a number (how many, which version, 多少) when no "
-        "relevant passage states one beside its terms (measured in bench/README.md: it "
-        "catches near misses but refuses too many answerable questions to be on by default).",
+        True,
+        "Refuse a question that asks for a value (how many, which version, which port, what "
+        "year, 多少, 哪个版本) when the best sentences of the relevant passages state none: "
+        "the documents discuss it but do not give it (bench/README.md, refusal).",
     )
     refuse_unknown_terms: bool = setting(
         True,

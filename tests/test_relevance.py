@@ -208,15 +208,59 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("How do I start the collector?", "The collector starts workers.", False),
         ("收集器默认启动多少个工作进程？", "收集器会启动工作进程。", True),
         ("收集器默认启动多少个工作进程？", "收集器默认启动 4 个工作进程。", False),
-        # Across languages keywords cannot match: never refused here.
-        ("收集器默认启动多少个工作进程？", "The collector starts workers.", False),
+        # The value often follows the sentence that names the thing.
+        ("How long is a trace ID?", "A trace ID names one trace. It is 16 bytes long.", False),
+        # Only the best two sentences are read: a number elsewhere answers nothing.
+        (
+            "How many workers does the collector start?",
+            "The collector starts workers. The collector restarts workers. Spans are kept. "
+            "The logo has 3 colours.",
+            True,
+        ),
+        # A list item's number and a number the question already holds are no answer.
+        ("How many workers does the collector start?", "2. The collector starts workers.", True),
+        (
+            "How many kinds of namespaces exist since kernel 5.6?",
+            "Since kernel 5.6 Linux has namespaces.",
+            True,
+        ),
+        # Each kind of value has its shape: a port has digits, a version may be one digit.
         ("Which port does rsync listen on?", "rsync is a file copying tool.", True),
+        ("Which port does rsync listen on?", "rsync version 3 is a file copying tool.", True),
+        ("Which port does rsync listen on?", "The rsync daemon listens on port 873.", False),
+        ("Which SSH protocol version does sshd support?", "sshd supports SSH 2 only.", False),
+        ("In what year was the collector released?", "The collector was released.", True),
+        ("In what year was the collector released?", "The collector came out in 2019.", False),
+        # "this version" does not make a question about a type ask for a version.
+        ("Which type does this version of the collector not handle?", "It handles spans.", False),
+        # Across languages keywords cannot match: without equivalents, never refused here.
+        ("收集器默认启动多少个工作进程？", "The collector starts workers.", False),
+        # No sentence about the question's words: the ranking says nothing, no refusal.
+        ("How many workers does the collector start?", "Spans carry attributes.", False),
     ],
 )
 def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None:
     from ragkb.language import keyword_tokens
 
     assert answer_kind_missing(question, keyword_tokens(question), [passage]) is missing
+
+
+@pytest.mark.parametrize(
+    ("passage", "missing"),
+    [
+        ("The collector starts workers.", True),
+        ("The collector starts 4 workers.", False),
+    ],
+)
+def test_answer_kind_missing_reads_the_other_language_through_equivalents(
+    passage: str, missing: bool
+) -> None:
+    from ragkb.language import keyword_tokens
+
+    question = "收集器默认启动多少个工作进程？"
+    equivalents = {"收集器": {"collector"}, "启动": {"starts"}, "进程": {"workers"}}
+    tokens = keyword_tokens(question)
+    assert answer_kind_missing(question, tokens, [passage], equivalents=equivalents) is missing
 
 
 def test_a_near_miss_is_refused_with_its_reason() -> None:
@@ -228,7 +272,7 @@ def test_a_near_miss_is_refused_with_its_reason() -> None:
         "question": "How many workers does the collector start?",
         "query_tokens": ["workers", "collector", "start"],
     }
-    verdict = judge([_hit("c1", 0.95)], **near_miss, refuse_missing_numbers=True)
-    assert verdict.refused and "no number" in (verdict.reason or "")
-    off = judge([_hit("c1", 0.95)], **near_miss)
-    assert not off.refused  # off by default (bench/README.md: too many false refusals)
+    hit = Hit("c1", "The collector starts workers.", "/docs/a.txt", None, None, 0.95, 0.05)
+    verdict = judge([hit], **near_miss, refuse_missing_numbers=True)
+    assert verdict.refused and "no value of the kind asked for" in (verdict.reason or "")
+    assert not judge([hit], **near_miss).refused  # the check is a setting, on by default

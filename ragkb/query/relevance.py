@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ragkb.language import keyword_tokens, language_of, split_sentences
+from ragkb.language import keyword_tokens, split_sentences
 from ragkb.types import Calibration, Hit
 
 if TYPE_CHECKING:
@@ -19,26 +19,61 @@ if TYPE_CHECKING:
 COVERAGE_WEIGHT = 0.75
 KEYWORD_MODE_MIN_COVERAGE = 0.25
 
-# A question that asks for a quantity, a date or a version (English and Chinese forms; in
-# other languages the check does not apply, so it never refuses them).
-_ASKS_FOR_NUMBER = re.compile(
-    r"\bhow (?:many|much|long|large|big|old|fast|far)\b"
-    r"|\b(?:what|which)\b[^?]*\b(?:year|version|release|percentage|port|date)\b"
-    r"|\bwhen (?:was|were|did|is|will|does)\b|\b(?:maximum|minimum)\b"
-    r"|\bin (?:milli)?seconds\b|\bin (?:bytes|minutes|days)\b"
-    r"|多少|几[个种次年天条位项版秒分行]|多大|多长|多久|哪一?年|哪个版本|哪一?版|哪个端口"
-    r"|什么时候|何时|哪一天",
-    re.IGNORECASE,
-)
+# What a question asks for when it wants a value, and the shape of that value in a sentence
+# that answers it: a version, a port, a year or date, or any quantity (English and Chinese
+# forms; in other languages the check does not apply, so it never refuses them).
 _NUMBER = re.compile(
-    r"\d|[二两三四五六七八九十百千万亿]"
+    r"\d+(?:\.\d+)*|[二两三四五六七八九十百千万亿]"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred"
     r"|thousand|million|billion|once|twice|half|dozen)\b",
     re.IGNORECASE,
 )
-# The share of the question's keywords a sentence stating a number must hold to answer it
-# (the middle of the range bench/calibrate.py tries; the check is off by default).
-KIND_MIN_SHARE = 0.3
+# "which version", "in which SQLite version", "what TCP port number"; not "which type does
+# this version handle", which asks for a type.
+_ASKED_NOUN = r"\b(?:which|what)\s+(?:[\w.-]+\s+){{0,2}}?{}\b"
+_ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(
+            _ASKED_NOUN.format("(?:version|release)s?") + r"|哪个版本|哪一?版|什么版本", re.I
+        ),
+        re.compile(r"\d"),  # "SSH 2", "Python 3", "3.16.0"
+    ),
+    (
+        re.compile(_ASKED_NOUN.format("port") + r"|哪个端口|什么端口", re.I),
+        re.compile(r"(?<!\d)\d{2,5}(?!\d)"),
+    ),
+    (
+        re.compile(
+            _ASKED_NOUN.format("(?:year|date)") + r"|\bwhen (?:was|were|did)\b"
+            r"|哪一?年|哪一天|什么时候|何时",
+            re.I,
+        ),
+        re.compile(
+            r"(?<!\d)(?:1[5-9]|2\d)\d\d(?!\d)|\d+\s*[年月日]"
+            r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(
+            r"\bhow (?:many|much|long|large|big|old|fast|far)\b|\b(?:maximum|minimum)\b|"
+            + _ASKED_NOUN.format("percentage")
+            + r"|\bin (?:milli)?seconds\b|\bin (?:bytes|minutes|days)\b"
+            r"|多少|(?<![哪好])几[个种次年天条位项版秒分行]|多大|多长|多久",
+            re.I,
+        ),
+        _NUMBER,
+    ),
+)
+_DIGITS = re.compile(r"\d+(?:\.\d+)*")
+# A list item's or a section's number at the start of a line ("2. ", "9.4.8.") is no value.
+_LINE_NUMBER = re.compile(r"(?m)^[ \t]*\d+(?:\.\d+)*\.")
+# How many of the best sentences (with the sentence after each) must state the asked-for
+# value (bench/calibrate.py).
+KIND_BEST_SENTENCES = 2
+# The IDF-weighted share of the question's words the best sentence must hold for the check to
+# read the passages at all: below it a paraphrased question's sentences are ranked by chance.
+KIND_MIN_COVERAGE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +114,8 @@ def judge(
     question: str = "",
     query_tokens: Sequence[str] = (),
     refuse_missing_numbers: bool = False,
+    idf: Callable[[str], float] | None = None,
+    equivalents: Mapping[str, Collection[str]] | None = None,
 ) -> Verdict:
     """Decide which HITS are relevant enough to answer from.
 
@@ -87,8 +124,10 @@ def judge(
     (COVERAGE, by chunk id), reaches MIN_RELEVANCE (0 turns that rule off). A keyword-mode
     hit has no similarity: it needs KEYWORD_MODE_MIN_COVERAGE unless MIN_RELEVANCE is 0. A
     question naming something no document mentions (UNKNOWN_TERMS) gets nothing, whatever
-    the scores; with REFUSE_MISSING_NUMBERS, so does a QUESTION asking for a number that no
-    relevant hit states near its terms (`answer_kind_missing`).
+    the scores; with REFUSE_MISSING_NUMBERS, so does a QUESTION asking for a value (a number,
+    version, date or port) that the relevant hits' best sentences do not state
+    (`answer_kind_missing`, which ranks them by the IDF-weighted share of QUERY_TOKENS or their
+    EQUIVALENTS they hold).
     """
     if unknown_terms:
         terms = ", ".join(unknown_terms)
@@ -111,9 +150,13 @@ def judge(
     if not relevant:
         return Verdict((), f"no retrieved passage passed the relevance threshold ({rule})")
     passages = [h.text for h in relevant]
-    if refuse_missing_numbers and answer_kind_missing(question, query_tokens, passages):
+    if refuse_missing_numbers and answer_kind_missing(
+        question, query_tokens, passages, idf=idf, equivalents=equivalents
+    ):
         return Verdict(
-            (), "the passages found discuss the question's terms but state no number for them"
+            (),
+            "the passages found discuss the question's terms, but their best sentences state "
+            "no value of the kind asked for",
         )
     return Verdict(relevant)
 
@@ -131,31 +174,52 @@ def answer_kind_missing(
     question: str,
     query_tokens: Sequence[str],
     passages: Sequence[str],
-    min_share: float = KIND_MIN_SHARE,
+    *,
+    idf: Callable[[str], float] | None = None,
+    equivalents: Mapping[str, Collection[str]] | None = None,
+    best: int = KIND_BEST_SENTENCES,
 ) -> bool:
-    """Return whether QUESTION asks for a number that no relevant passage states near its terms.
+    """Return whether QUESTION asks for a value that the passages' best sentences do not state.
 
-    A near miss ("how many workers does it start by default?") matches documents that discuss
+    A near miss ("which port does it listen on by default?") matches documents that discuss
     the topic at length: similarity and coverage cannot tell it from an answerable question,
-    but the answer's kind can. A sentence answers when it holds a number and MIN_SHARE of the
-    question's keywords (QUERY_TOKENS). Only sentences in the question's language are read:
-    across languages keywords do not match, so a cross-lingual question is never refused here.
+    but the kind of its answer can. The sentences of PASSAGES are ranked as the lead line
+    ranks them, by the IDF-weighted share of the question's words (QUERY_TOKENS, or their
+    EQUIVALENTS in the other language) they hold; the BEST of them, each read with the
+    sentence after it (the value often follows the sentence that names the thing), must state
+    a value of the asked shape (`asked_value`) that the question does not already hold.
+    When no sentence holds KIND_MIN_COVERAGE of the question's words, the ranking says
+    nothing and the check does not refuse.
     """
     wanted = set(query_tokens)
-    if not wanted or not _ASKS_FOR_NUMBER.search(question):
+    value = asked_value(question)
+    if not wanted or value is None:
         return False
-    language = language_of(question)
-    readable = False
+    weight = idf or (lambda token: 1.0)
+    ranked: list[tuple[float, str]] = []
     for text in passages:
-        for start, end in split_sentences(text):
-            sentence = text[start:end]
-            if language_of(sentence) != language:
-                continue
-            readable = True
-            shared = len(wanted & set(keyword_tokens(sentence)))
-            if _NUMBER.search(sentence) and shared >= min_share * len(wanted):
-                return False
-    return readable
+        spans = split_sentences(text)
+        for i, (start, end) in enumerate(spans):
+            words = " ".join(keyword_tokens(text[start:end]))
+            following = spans[i + 1][1] if i + 1 < len(spans) else end
+            ranked.append(
+                (weighted_coverage(wanted, words, weight, equivalents), text[start:following])
+            )
+    ranked.sort(key=lambda pair: -pair[0])  # stable: ties keep the passages' order
+    if not ranked or ranked[0][0] < KIND_MIN_COVERAGE:
+        return False  # no sentence is about the question's words: nothing to read it in
+    given = set(_DIGITS.findall(question))
+    return not any(
+        m.group() not in given
+        for _, window in ranked[:best]
+        for m in value.finditer(_LINE_NUMBER.sub(" ", window))
+    )
+
+
+def asked_value(question: str) -> re.Pattern[str] | None:
+    """Return the shape of the value QUESTION asks for (a version, a port, a date, a
+    quantity), or None when it asks for none."""
+    return next((value for asks, value in _ASKED_VALUES if asks.search(question)), None)
 
 
 def weighted_coverage(

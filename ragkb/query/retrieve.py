@@ -106,5 +106,7 @@ def retrieve(
         question=user_words or query,
         query_tokens=asked_tokens,
         refuse_missing_numbers=settings.refuse_missing_numbers,
+        idf=idf,
+        equivalents=others,
     )
     return Retrieval(ranking.hits, verdict, ranking.equivalents)

@@ -1,11 +1,14 @@
-"""Cross-lingual search off and on, side by side on every corpus: prints bench/README.md's table.
+"""One setting off and on, side by side on every corpus: prints bench/README.md's tables.
 
-Usage: python bench/crosslingual.py [--homes DIR] [--corpus NAME ...] [--json OUT]
+Usage: python bench/off_and_on.py [--setting NAME] [--homes DIR] [--corpus NAME ...]
+                                  [--json OUT]
 
-Each corpus (bench/corpora.py) is ingested once with the default settings into DIR/<corpus>
-(kept there with --homes, so a second run only evaluates), then every gold file is run
-through `ragkb eval` (the Python API) with `cross_lingual` false and true. Cells are hit@5 by
-kind of question (a refused answerable question is a miss), then the refusal rates.
+NAME is a true/false setting: cross_lingual (the default) or refuse_missing_numbers. Each
+corpus (bench/corpora.py) is ingested once with the default settings into DIR/<corpus> (kept
+there with --homes, so a second run only evaluates), then every gold file is run through
+`ragkb eval` (the Python API) with the setting false and true, the rest at their defaults.
+Cells are hit@5 by kind of question (a refused answerable question is a miss), then the
+refusal rates.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from corpora import CORPORA
 from eval_corpora import _merged
 
 KINDS = ("close", "paraphrase", "multi", "cross")
+SETTINGS = ("cross_lingual", "refuse_missing_numbers")
 
 
 def main() -> None:
@@ -29,6 +33,7 @@ def main() -> None:
     from ragkb.kb import KnowledgeBase
 
     parser = argparse.ArgumentParser()
+    parser.add_argument("--setting", default="cross_lingual", choices=SETTINGS)
     parser.add_argument("--homes", type=Path, help="data homes, one per corpus (kept)")
     parser.add_argument("--corpus", nargs="*", default=list(CORPORA), choices=CORPORA)
     parser.add_argument("--json", type=Path, help="also write every report here")
@@ -42,20 +47,20 @@ def main() -> None:
             started = time.perf_counter()
             KnowledgeBase(load_settings({}, environ=environ)).ingest([str(docs)])
             print(f"{name}: ingest {time.perf_counter() - started:.1f} s", flush=True)
-            for cross in (False, True):
-                kb = KnowledgeBase(load_settings({"cross_lingual": cross}, environ=environ))
+            for on in (False, True):
+                kb = KnowledgeBase(load_settings({args.setting: on}, environ=environ))
                 started = time.perf_counter()
                 merged = _merged([evaluate(kb, gold) for gold in golds])
                 merged["seconds_per_question"] = round(
                     (time.perf_counter() - started) / len(merged["questions"]), 3
                 )
-                reports[f"{name} · cross_lingual {str(cross).lower()}"] = merged
+                reports[f"{name} · {args.setting} {str(on).lower()}"] = merged
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
-    _print_table(reports)
+    _print_table(reports, args.setting)
 
 
-def _print_table(reports: dict[str, Any]) -> None:
+def _print_table(reports: dict[str, Any], setting: str) -> None:
     print(
         "\n| corpus · setting | "
         + " | ".join(f"{k} hit@5" for k in KINDS)
@@ -82,7 +87,7 @@ def _print_table(reports: dict[str, Any]) -> None:
             + f" | {' / '.join(by_lang)} | {refused_absent} | {answerable:.2f} "
             f"| {report['seconds_per_question']} |"
         )
-    print("\nMisses at 5 with cross_lingual true:")
+    print(f"\nMisses at 5 with {setting} true:")
     for key, report in reports.items():
         if key.endswith("true"):
             misses = [
@@ -92,6 +97,15 @@ def _print_table(reports: dict[str, Any]) -> None:
                 and (q["refused"] or not (q["covered_rank"] and q["covered_rank"] <= 5))
             ]
             print(f"- {key.split(' · ')[0]}: {', '.join(misses) or 'none'}")
+    print(f"\nAbsent answers not refused with {setting} true (* = near miss):")
+    for key, report in reports.items():
+        if key.endswith("true"):
+            kept = [
+                q["id"] + ("*" if q.get("near_miss") else "")
+                for q in report["questions"]
+                if q["unanswerable"] and not q["refused"]
+            ]
+            print(f"- {key.split(' · ')[0]}: {', '.join(kept) or 'none'}")
 
 
 def _count(rows: list[dict[str, Any]], kind: str, lang: str | None = None) -> str:
