@@ -78,6 +78,22 @@ def test_a_refused_answerable_question_is_not_a_hit() -> None:
     assert m["refusal_precision"] == 0.5  # one of the two refusals was right
 
 
+def test_only_a_generated_answer_can_loop() -> None:
+    def answered(repeats: bool | None) -> dict:
+        return {
+            **_row(1, refused=False),
+            "answer_has_span": True,
+            "evidence_has_span": True,
+            "answer_repeats": repeats,
+            "language_match": True,
+            "seconds": 1.0,
+        }
+
+    # The extractive answer (None) is the documents' own table: not the model looping.
+    m = _metrics([answered(True), answered(False), answered(None)], answers=True)
+    assert m["answers_repeating"] == 0.5
+
+
 CHECK_GOLD = Path(__file__).resolve().parent.parent / "bench" / "data" / "check_gold.py"
 
 
@@ -89,6 +105,7 @@ CHECK_GOLD = Path(__file__).resolve().parent.parent / "bench" / "data" / "check_
         ("external", "heldout.jsonl"),
         ("corpus_b", "gold.jsonl"),
         ("corpus_c", "gold.jsonl"),
+        ("corpus_d", "gold.jsonl"),
     ],
 )
 def test_gold_files_match_the_text_ragkb_extracts(corpus: str, gold: str) -> None:
