@@ -183,9 +183,10 @@ def answer_kind_missing(
 
     A near miss ("which port does it listen on by default?") matches documents that discuss
     the topic at length: similarity and coverage cannot tell it from an answerable question,
-    but the kind of its answer can. The sentences of PASSAGES are ranked as the lead line
-    ranks them, by the IDF-weighted share of the question's words (QUERY_TOKENS, or their
-    EQUIVALENTS in the other language) they hold; the BEST of them, each read with the
+    but the kind of its answer can. The sentences of PASSAGES are ranked by the IDF-weighted
+    share of the question's words (QUERY_TOKENS, or their EQUIVALENTS in the other language)
+    they hold, the lead line's keyword score (adding its embedder similarity did no better on
+    the tuning corpora, and search embeds no sentences); the BEST of them, each read with the
     sentence after it (the value often follows the sentence that names the thing), must state
     a value of the asked shape (`asked_value`) that the question does not already hold.
     When no sentence holds KIND_MIN_COVERAGE of the question's words, the ranking says
