@@ -247,6 +247,14 @@ def test_print_answer_footer_flags_unsupported_sentences_and_the_wrong_language(
     assert "did not answer in the question's language even when asked again" in warned
 
 
+def test_print_answer_footer_says_an_extractive_answer_is_quoted_not_translated() -> None:
+    out, err = console(), console()
+    terminal.print_answer_footer(out, answer(language_match=False, finish_reason="extractive"), err)
+    warned = output(err)
+    assert "quoted in their language, not translated" in warned
+    assert "the model did not answer" not in warned  # no model wrote it
+
+
 def test_show_event_prints_the_lead_line_and_a_retry_note() -> None:
     out, err = console(), console()
     lead = answer().evidence[0]

@@ -165,7 +165,12 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
             f"{len(answer.sentences)} sentences):[/yellow] "
             + " ".join(f"“{safe(_preview(t, 120))}”" for t in unsupported)
         )
-    if answer.language_match is False:
+    if answer.language_match is False and answer.finish_reason == "extractive":
+        err.print(
+            "[dim]the answer is the documents' own sentence, quoted in their language, "
+            "not translated[/dim]"
+        )
+    elif answer.language_match is False:
         err.print(
             "[dim]the model did not answer in the question's language"
             + (" even when asked again" if answer.language_retry else "")
