@@ -11,6 +11,7 @@ from ragkb.query.relevance import (
     COVERAGE_WEIGHT,
     KEYWORD_MODE_MIN_COVERAGE,
     answer_kind_missing,
+    asked_value,
     calibrated,
     judge,
     weighted_coverage,
@@ -231,8 +232,16 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("Which SSH protocol version does sshd support?", "sshd supports SSH 2 only.", False),
         ("In what year was the collector released?", "The collector was released.", True),
         ("In what year was the collector released?", "The collector came out in 2019.", False),
-        # "this version" does not make a question about a type ask for a version.
-        ("Which type does this version of the collector not handle?", "It handles spans.", False),
+        # A number the question holds is no answer, whatever the shape asked for.
+        ("Which version after kernel 5.6 added namespaces?", "Kernel 5.6 added namespaces.", True),
+        # A version at the start of a line is a value, not a list number.
+        ("Which version added the workers?", "3.16 added the workers.", False),
+        # A Chinese numeral counts before a measure word, not inside a word.
+        ("收集器默认启动几个工作进程？", "收集器默认启动三个工作进程。", False),
+        ("收集器默认启动几个工作进程？", "第三方收集器会启动工作进程。", True),
+        # Dates: a spelled month, day first or last; not "octal 755".
+        ("When was the collector released?", "The collector was released on 3 March.", False),
+        ("When was the collector released?", "The collector was released as octal 755.", True),
         # Across languages keywords cannot match: without equivalents, never refused here.
         ("收集器默认启动多少个工作进程？", "The collector starts workers.", False),
         # No sentence about the question's words: the ranking says nothing, no refusal.
@@ -243,6 +252,31 @@ def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None
     from ragkb.language import keyword_tokens
 
     assert answer_kind_missing(question, keyword_tokens(question), [passage]) is missing
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Which Python version added the key parameter?", True),
+        ("What is the default port of the server?", True),
+        ("What's the latest version?", True),
+        ("Which ports does sshd use?", True),
+        ("What is the maximum nesting depth bash allows?", True),
+        ("rsync 守护进程默认监听哪个端口？", True),
+        ("Debian 12 什么时候发布的？", True),
+        # Asking for something else, though a value word is in the question:
+        ("Which type does this version of the collector not handle?", False),
+        ("What does port forwarding do?", False),
+        ("What is a release?", False),
+        ("How do I raise the maximum number of open files?", False),
+        ("什么时候应该使用索引？", False),
+        ("这几个参数有什么区别？", False),
+        ("用 argparse 时想知道用户把 -v 写了好几次，该用哪种 action？", False),
+        ("Quelle est la taille maximum ?", False),  # only English and Chinese are read
+    ],
+)
+def test_which_questions_ask_for_a_value(question: str, asks: bool) -> None:
+    assert (asked_value(question) is not None) is asks
 
 
 @pytest.mark.parametrize(
@@ -273,6 +307,12 @@ def test_a_near_miss_is_refused_with_its_reason() -> None:
         "query_tokens": ["workers", "collector", "start"],
     }
     hit = Hit("c1", "The collector starts workers.", "/docs/a.txt", None, None, 0.95, 0.05)
-    verdict = judge([hit], **near_miss, refuse_missing_numbers=True)
+    verdict = judge([hit], **near_miss)
     assert verdict.refused and "no value of the kind asked for" in (verdict.reason or "")
-    assert not judge([hit], **near_miss).refused  # the check is a setting, on by default
+    assert not judge([hit], **near_miss, refuse_missing_numbers=False).refused
+
+
+def test_the_answer_kind_check_is_on_by_default() -> None:
+    from ragkb.config import load_settings
+
+    assert load_settings({}, environ={}).retrieval.refuse_missing_numbers is True

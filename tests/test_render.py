@@ -251,7 +251,7 @@ def test_print_answer_footer_says_an_extractive_answer_is_quoted_not_translated(
     out, err = console(), console()
     terminal.print_answer_footer(out, answer(language_match=False, finish_reason="extractive"), err)
     warned = output(err)
-    assert "quoted in their language, not translated" in warned
+    assert "answered with the documents' own sentence, quoted in their language" in warned
     assert "the model did not answer" not in warned  # no model wrote it
 
 

@@ -103,8 +103,8 @@ def retrieve(
         min_score=calibration.min_score,
         min_relevance=calibration.min_relevance,
         similarity_floor=calibration.similarity_floor,
-        question=user_words or query,
-        query_tokens=asked_tokens,
+        question=user_words or query,  # what the user asked decides the kind of answer
+        query_tokens=query_tokens,  # the query ranks the sentences, as it ranked the chunks
         refuse_missing_numbers=settings.refuse_missing_numbers,
         idf=idf,
         equivalents=others,

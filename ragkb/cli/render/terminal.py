@@ -165,12 +165,7 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
             f"{len(answer.sentences)} sentences):[/yellow] "
             + " ".join(f"“{safe(_preview(t, 120))}”" for t in unsupported)
         )
-    if answer.language_match is False and answer.finish_reason == "extractive":
-        err.print(
-            "[dim]the answer is the documents' own sentence, quoted in their language, "
-            "not translated[/dim]"
-        )
-    elif answer.language_match is False:
+    if answer.language_match is False and answer.finish_reason != "extractive":
         err.print(
             "[dim]the model did not answer in the question's language"
             + (" even when asked again" if answer.language_retry else "")
@@ -187,8 +182,9 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
             f"n_ctx {answer.usage.n_ctx}[/dim]"
         )
     if answer.finish_reason == "extractive":
+        untranslated = ", quoted in their language" if answer.language_match is False else ""
         err.print(
-            "[dim]answered with the documents' own sentence, without the model "
+            f"[dim]answered with the documents' own sentence{untranslated}, without the model "
             "(--answer-style both adds the model's answer)[/dim]"
         )
     elif answer.finish_reason == "sentences":
