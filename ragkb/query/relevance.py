@@ -48,12 +48,13 @@ _ASKED_NOUN = (
     r"|in|by|to|that|at|from|with|after|before|since|first|added|introduced|removed|dropped"
     r"|shipped|supports?|requires?)\b)"
 )
+_DIGITS = re.compile(r"\d+(?:\.\d+)*")
 _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         re.compile(
             _ASKED_NOUN.format("(?:version|release)s?") + r"|哪个版本|哪一?版|什么版本", re.I
         ),
-        re.compile(r"\d+(?:\.\d+)*"),  # "SSH 2", "Python 3", "3.16.0"
+        _DIGITS,  # "SSH 2", "Python 3", "3.16.0"
     ),
     (
         re.compile(_ASKED_NOUN.format("ports?") + r"|哪个端口|什么端口", re.I),
@@ -83,7 +84,6 @@ _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         _NUMBER,
     ),
 )
-_DIGITS = re.compile(r"\d+(?:\.\d+)*")
 # A list item's or a section's number at the start of a line ("2. ", "10.weekday", "9.4.8.")
 # is no value; a version at the start of a line ("3.16 added ...") is one.
 _LINE_NUMBER = re.compile(r"(?m)^[ \t]*\d+(?:\.\d+)*\.(?!\d)")
