@@ -68,3 +68,19 @@ def test_common_words_inflections_and_chinese_are_never_unknown() -> None:
     tokens = ["threads", "reconfigures", "pinyin", "蓝牙耳机", "libtasn1"]
     assert unknown_terms(tokens, vocabulary, _common) == ["libtasn1"]
     assert unknown_terms([], vocabulary, _common) == []
+
+
+def test_a_chinese_questions_latin_words_are_names_however_common() -> None:
+    vocabulary = WordSet({"debian", "fi"})
+    every_word_common = lambda word: True  # noqa: E731 - RAID, hostapd: one piece each
+    question = "怎样在 Debian 上用 hostapd 把无线网卡设置成 Wi-Fi 热点，再配成 RAID 1？"
+    # named as written ("wi-fi", not the token "wi"); digits are never names
+    assert unknown_terms(
+        keyword_tokens(question), vocabulary, every_word_common, question=question
+    ) == ["hostapd", "wi-fi", "raid"]
+    # an English question's common words may be the documents' Chinese words, translated
+    english = "How do I set up RAID 1 with hostapd on Debian?"
+    assert (
+        unknown_terms(keyword_tokens(english), vocabulary, every_word_common, question=english)
+        == []
+    )

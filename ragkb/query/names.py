@@ -110,14 +110,22 @@ def unknown_terms(
     language; a plain lowercase word only in a question that reads as English, and then only
     when written English does not know it either: a German or Japanese question is never
     refused because an English word list lacks its words.
+
+    In a Chinese question a Latin-script word is a name however common it is (RAID, RSA):
+    Chinese writes ordinary words in Han, and a name keeps its letters in documents of either
+    language. An English question's common words are not judged so: over Chinese documents
+    its "Toy Story" or "ISP" are there in Chinese.
     """
     unknown = []
     names: set[str] | None = None  # read once a term needs them (wordfreq loads its lists)
     english = False
+    chinese = question is not None and language_of(question) == "zh"
     for token in dict.fromkeys(query_tokens):
-        if token in vocabulary or has_han(token) or is_common_word(token):
+        if token in vocabulary or has_han(token) or token.isdigit():
             continue
-        if is_everyday_word(token):
+        if not (chinese and _LATIN_WORD.fullmatch(token)) and (
+            is_common_word(token) or is_everyday_word(token)
+        ):
             continue
         stem = _INFLECTION.sub("", token)
         if len(stem) >= 4 and vocabulary.has_prefix(stem):
@@ -129,4 +137,13 @@ def unknown_terms(
             if token not in names and (not english or is_known_english_word(token)):
                 continue
         unknown.append(token)
-    return unknown
+    return list(dict.fromkeys(_as_written(t, question) for t in unknown))
+
+
+def _as_written(token: str, question: str | None) -> str:
+    """Name TOKEN by the question's word it was cut from: "wi-fi", not "wi"."""
+    for match in _LATIN_WORD.finditer(question or ""):
+        word = match.group().lower()
+        if word != token and token in keyword_tokens(word):
+            return word
+    return token
