@@ -234,6 +234,9 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("In what year was the collector released?", "The collector came out in 2019.", False),
         # A number the question holds is no answer, whatever the shape asked for.
         ("Which version after kernel 5.6 added namespaces?", "Kernel 5.6 added namespaces.", True),
+        # A manual page's section is no value: "collector(8)" states no version.
+        ("Which version added the workers?", "collector(8) starts workers.", True),
+        ("Which version added the workers?", "collector 8 starts workers.", False),
         # A version at the start of a line is a value, not a list number.
         ("Which version added the workers?", "3.16 added the workers.", False),
         # A Chinese numeral counts before a measure word, not inside a word.

@@ -87,6 +87,8 @@ _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 # A list item's or a section's number at the start of a line ("2. ", "10.weekday", "9.4.8.")
 # is no value; a version at the start of a line ("3.16 added ...") is one.
 _LINE_NUMBER = re.compile(r"(?m)^[ \t]*\d+(?:\.\d+)*\.(?!\d)")
+# A manual page's section ("journalctl(1)", "sshd(8)", "ssl(3ssl)") is no value either.
+_MAN_SECTION = re.compile(r"(?<=[\w.+-])\([1-9][a-z]{0,6}\)")
 # How many of the best-ranked sentences are read, each with the sentence after it; one that
 # states the asked-for value is enough (bench/calibrate.py).
 KIND_BEST_SENTENCES = 2
@@ -230,7 +232,8 @@ def answer_kind_missing(
         return False  # no sentence is about the question's words: nothing to read it in
     given = _given_numbers(question)
     return not any(
-        value.search(given.sub(" ", _LINE_NUMBER.sub(" ", window))) for _, window in ranked[:best]
+        value.search(given.sub(" ", _MAN_SECTION.sub(" ", _LINE_NUMBER.sub(" ", window))))
+        for _, window in ranked[:best]
     )
 
 
