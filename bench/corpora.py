@@ -7,6 +7,7 @@ leave-one-corpus-out. corpus_d, written the same way on 2026-12-07, was held bac
 choice made after it arrived: the answer-kind refusal was designed on the other four.
 corpus_e (2026-12-07, later the same day) was held back the same way, from every choice made
 after it arrived, with 32 absent questions of which 24 are near misses of many kinds.
+corpus_f, written the same way the same day, was held back from every choice made after it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     "corpus_c": (DATA / "corpus_c" / "docs", [DATA / "corpus_c" / "gold.jsonl"]),
     "corpus_d": (DATA / "corpus_d" / "docs", [DATA / "corpus_d" / "gold.jsonl"]),
     "corpus_e": (DATA / "corpus_e" / "docs", [DATA / "corpus_e" / "gold.jsonl"]),
+    "corpus_f": (DATA / "corpus_f" / "docs", [DATA / "corpus_f" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).
