@@ -41,9 +41,10 @@ def test_a_translation_brings_each_of_its_tokens() -> None:
 
 
 def test_only_what_the_index_holds_is_kept_with_its_inflections() -> None:
-    index = {"logs", "logging", "rotated", "journal"}
-    groups = translated_groups(["日志", "轮转"], DictionaryTranslator(PAIRS), index.__contains__)
-    assert groups == [["journal", "logs", "logging"], ["rotated"]]
+    index = {"logs", "logging", "rotated", "rotating", "journal", "proxies"}
+    translator = DictionaryTranslator({**PAIRS, "代理": ("proxy",)})
+    groups = translated_groups(["日志", "轮转", "代理"], translator, index.__contains__)
+    assert groups == [["journal", "logs", "logging"], ["rotated", "rotating"], ["proxies"]]
 
 
 def test_a_word_keeps_its_first_few_translations_the_index_holds() -> None:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from ragkb.parts import KeywordSearch, Translator
 
 # Inflected forms of an English translation that the index may hold instead ("log" is found
-# as "logs", "logged", "logging"): BM25 matches whole tokens, and the index does not stem.
+# as "logs", "logged", "logging", "proxy" as "proxies"): BM25 matches whole tokens, and the
+# index does not stem.
 _SUFFIXES = ("s", "es", "d", "ed", "ing")
 _DOUBLING = ("ed", "ing")  # after a doubled final consonant: log -> logging
 MAX_ALTERNATIVES = 4  # translations used per word, among those the index holds
@@ -169,4 +170,8 @@ def _inflections(word: str) -> list[str]:
     forms = [word + s for s in _SUFFIXES]
     if word[-1] not in "aeiouwxy":
         forms.extend(word + word[-1] + s for s in _DOUBLING)
+    if word[-1] == "y" and word[-2] not in "aeiou":  # proxy -> proxies, copy -> copied
+        forms.extend((word[:-1] + "ies", word[:-1] + "ied"))
+    if word[-1] == "e":  # use -> using
+        forms.append(word[:-1] + "ing")
     return forms
