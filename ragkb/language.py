@@ -20,6 +20,7 @@ CJK = rf"\u3040-\u30ff{HAN}\uac00-\ud7af"
 
 _RUNS = re.compile(rf"[{HAN}]+|[^\W_{HAN}]+", re.UNICODE)
 _IS_HAN = re.compile(rf"[{HAN}]")
+_OTHER_WORD = re.compile(rf"[^\W\d_{HAN}]+", re.UNICODE)  # a run of letters of other scripts
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 # A sentence ends after Western punctuation followed by space, or after CJK punctuation
 # (which needs no space), in both cases with any closing quotes or brackets.
@@ -45,10 +46,15 @@ def has_han(text: str) -> bool:
 
 
 def language_of(text: str) -> str:
-    """Return "zh" when TEXT is mostly Chinese, else "en"."""
+    """Return "zh" when TEXT has more Han characters than words in other scripts, else "en".
+
+    Words, not letters: "journald.conf 中 RateLimitBurst= 的默认值是多少？" is a Chinese question
+    with more Latin letters than Han characters, and a Chinese package table is full of names.
+    A Han character counts as a word, although a Chinese word is one to three of them, so an
+    English sentence quoting a Chinese term stays English.
+    """
     han = len(_IS_HAN.findall(text))
-    letters = sum(ch.isalpha() for ch in text)
-    return "zh" if letters and han / letters > 0.3 else "en"
+    return "zh" if han > len(_OTHER_WORD.findall(text)) else "en"
 
 
 def written_in(text: str, language: str, *, min_letters: int = 12) -> bool | None:

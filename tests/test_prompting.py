@@ -232,6 +232,11 @@ def test_budget_holds_for_random_inputs(seed: int) -> None:
         ("How do I enable 加速 with the GPU flag on Linux?", "en"),
         ("12345 ?!", "en"),
         ("", "en"),
+        # Han characters against words: long identifiers do not make a Chinese question English
+        ("journald.conf 中 RateLimitBurst= 的默认值是多少？", "zh"),
+        ("什么是 Debian conffile？", "zh"),
+        ("| dash | V:894, I:995 | 小和快的 POSIX 兼容 shell，用于 sh |", "zh"),
+        ("What does 软件包 mean in Debian?", "en"),
     ],
 )
 def test_language_of(text: str, language: str) -> None:
