@@ -8,6 +8,7 @@ choice made after it arrived: the answer-kind refusal was designed on the other 
 corpus_e (2026-12-07, later the same day) was held back the same way, from every choice made
 after it arrived, with 32 absent questions of which 24 are near misses of many kinds.
 corpus_f, written the same way the same day, was held back from every choice made after it.
+corpus_g arrived after the last change of that day and was run once, on the final code.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     "corpus_d": (DATA / "corpus_d" / "docs", [DATA / "corpus_d" / "gold.jsonl"]),
     "corpus_e": (DATA / "corpus_e" / "docs", [DATA / "corpus_e" / "gold.jsonl"]),
     "corpus_f": (DATA / "corpus_f" / "docs", [DATA / "corpus_f" / "gold.jsonl"]),
+    "corpus_g": (DATA / "corpus_g" / "docs", [DATA / "corpus_g" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).
