@@ -27,25 +27,8 @@ FAQ=/usr/share/doc/debian/FAQ/zh-cn
 REF=/usr/share/doc/debian-reference-common/docs
 MANZH=/usr/share/man/zh_CN
 
-# Pandoc filter: drop navigation bars, menus, sidebars, footers and tables of contents (DocBook,
-# Sphinx, asciidoc and sqlite.org HTML), and the Sphinx "¶" header links.
-cat > "$WORK/strip-nav.lua" <<'LUA'
-local drop = {navheader = true, navfooter = true, toc = true, menu = true, mainmenu = true,
-              submenu = true, searchmenu = true, tagline = true, fancy_toc = true,
-              ["fancy-toc1"] = true, ["fancy-toc2"] = true, ["fancy-toc3"] = true,
-              nosearch = true, related = true, sphinxsidebar = true, footer = true,
-              ["menu-wrapper"] = true, ["mobile-nav"] = true, ["inline-search"] = true}
-function Div(el)
-  for _, c in ipairs(el.classes) do
-    if drop[c] then return {} end
-  end
-end
-function Link(el)
-  for _, c in ipairs(el.classes) do
-    if c == "headerlink" then return {} end
-  end
-end
-LUA
+# The pandoc filter that drops navigation, menus, sidebars and footers (shared by the corpora).
+cp "$HERE/../strip-nav.lua" "$WORK/strip-nav.lua"
 
 # clean_html, soffice_convert and man_to_html.
 # shellcheck source=../convert.sh
