@@ -34,14 +34,13 @@ def is_known_english_word(word: str) -> bool:
     return zipf_frequency(word, "en", wordlist="large") >= _KNOWN_ZIPF
 
 
-def name_like_words(question: str, *, english: bool) -> set[str]:
+def name_like_words(question: str, *, english: bool, chinese: bool) -> set[str]:
     """Return the words QUESTION writes as names, lowercased.
 
     Inner capitals, all capitals or digits (WireGuard, HiDPI, PPA, 7z) in any language; in an
     ENGLISH question (`reads_as_english`) also a capital not at a sentence start (Docker), and
-    in a Chinese one every Latin-script word (ufw, rsync: Chinese writes ordinary words in Han).
+    in a CHINESE one every Latin-script word (ufw, rsync: Chinese writes ordinary words in Han).
     """
-    chinese = language_of(question) == "zh"
     english = english and not chinese
     names = set()
     for match in _LATIN_WORD.finditer(question):
@@ -133,17 +132,20 @@ def unknown_terms(
         if question is not None:
             if names is None:
                 english = reads_as_english(question)
-                names = name_like_words(question, english=english)
+                names = name_like_words(question, english=english, chinese=chinese)
             if token not in names and (not english or is_known_english_word(token)):
                 continue
         unknown.append(token)
-    return list(dict.fromkeys(_as_written(t, question) for t in unknown))
+    written = _as_written(question) if unknown and question else {}
+    return list(dict.fromkeys(written.get(t, t) for t in unknown))
 
 
-def _as_written(token: str, question: str | None) -> str:
-    """Name TOKEN by the question's word it was cut from: "wi-fi", not "wi"."""
-    for match in _LATIN_WORD.finditer(question or ""):
+def _as_written(question: str) -> dict[str, str]:
+    """Map each keyword token of QUESTION's Latin-script words to the word it was cut from,
+    so that a term is named as written: "wi-fi", not "wi"."""
+    written: dict[str, str] = {}
+    for match in _LATIN_WORD.finditer(question):
         word = match.group().lower()
-        if word != token and token in keyword_tokens(word):
-            return word
-    return token
+        for token in keyword_tokens(word):
+            written.setdefault(token, word)
+    return written
