@@ -145,7 +145,9 @@ def child(args: list[str]) -> dict[str, Any]:
     rest = args[2:]
     started = time.perf_counter()
     if what in ("ingest", "ingest-real"):
-        kb = _open(home, real=what == "ingest-real")
+        # SCALE_STORE_URL: the vectors go to a Chroma server (bench/ingest_memory.py).
+        store_url = os.environ.get("SCALE_STORE_URL", "")
+        kb = _open(home, store_url=store_url, real=what == "ingest-real")
         if kb.parts.catalog.exists():
             kb.parts.vectors.count()  # opened: the call below is the change alone
         opened = time.perf_counter()
