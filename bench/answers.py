@@ -44,6 +44,7 @@ FIGURES = (
     "unsupported_sentences",
     "stopped_at_max_tokens",
     "declined_when_absent",
+    "declined_when_answerable",
     "median_seconds",
 )
 

@@ -254,6 +254,11 @@ def _metrics(rows: Sequence[dict[str, Any]], answers: bool) -> dict[str, Any]:
                 "declined_when_absent": _ratio(
                     sum(1 for r in absent if r.get("answer_refused")), len(absent)
                 ),
+                # Refused by ask though answerable: the retrieval verdict's refusals, and any
+                # that ask adds (the answerability check).
+                "declined_when_answerable": _ratio(
+                    sum(1 for r in answerable if r.get("answer_refused")), n
+                ),
                 "errors": sum(1 for r in rows if r.get("error")),
                 "median_seconds": round(statistics.median(r["seconds"] for r in rows), 3)
                 if rows

@@ -260,6 +260,15 @@ class AnswerSettings:
         "Refuse when no retrieved passage is relevant (exit 8, the model is not called); "
         "--no-refuse answers from the best passages found anyway.",
     )
+    answer_check: str = setting(
+        "off",
+        "model: before answering, ask the model whether the relevant passages state the "
+        "answer, and refuse (exit 8) when it says no; catches near misses no rule sees, for "
+        "a model of about 0.5B parameters or more (the bundled 135M one refuses answerable "
+        "questions far more often than absent ones). "
+        "off: the relevance rules alone.",
+        choices=("off", "model"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

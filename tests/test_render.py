@@ -19,6 +19,7 @@ from rich.console import Console  # noqa: TID251 (the renderers take a rich Cons
 
 from ragkb.cli.render import schema, terminal
 from ragkb.index.catalog import FileRecord
+from ragkb.query.ask import MODEL_SAYS_NO
 from ragkb.query.relevance import Verdict
 from ragkb.query.retrieve import Retrieval
 from ragkb.types import (
@@ -184,6 +185,23 @@ def test_print_refusal_reason_for_unknown_terms_names_the_switch() -> None:
     shown = output(err)
     assert "the documents never mention: wireguard" in shown
     assert "refuse_unknown_terms = false" in shown
+
+
+def test_print_refusal_reason_of_the_answer_check_says_the_model_judged() -> None:
+    err = console()
+    refused = answer(
+        refused=True,
+        sources=(),
+        refusal_reason=MODEL_SAYS_NO,
+        timings={"retrieve": 0.1, "check": 1.2},
+    )
+
+    terminal.print_refusal_reason(err, refused)
+
+    shown = output(err)
+    assert MODEL_SAYS_NO in shown
+    assert "answer_check = off" in shown
+    assert "the model was not called" not in shown
 
 
 def test_print_ingest_lists_every_failure_with_its_reason() -> None:

@@ -150,6 +150,16 @@ def test_chroma_server_and_openai_backend_match_the_embedded_path(
     assert not switched.refused and switched.usage is not None
     assert switched.usage.completion_tokens > 0
 
+    # The answerability check reads the same passages through either path, greedily: the
+    # server's verdict is the in-process model's.
+    check = {"answer_check": "model", "answer_style": "extractive"}
+    for asked in (question, "How many trace trees can one retention period hold at most?"):
+        local = KnowledgeBase(embedded.settings.replace(**check)).ask(asked)
+        served = KnowledgeBase(remote.settings.replace(**check)).ask(asked)
+        assert "check" in local.timings and "check" in served.timings
+        assert served.refused == local.refused
+        assert served.refusal_reason == local.refusal_reason
+
 
 @pytest.fixture(scope="module")
 def embedding_server_url() -> Iterator[str]:

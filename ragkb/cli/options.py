@@ -110,6 +110,7 @@ GENERATION_OPTIONS = (
     "evidence",
     "stop_on_repetition",
     "refuse",
+    "answer_check",
 )
 
 

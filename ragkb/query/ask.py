@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ragkb.language import keyword_tokens, language_of, split_sentences, written_in
 from ragkb.query import bilingual
+from ragkb.query.answerable import passages_state_answer
 from ragkb.query.chat import MAX_REWRITE_TOKENS
 from ragkb.query.evidence import MAX_QUOTES, SentencePool, drop_invalid_citations
 from ragkb.query.prompting import (
@@ -24,6 +25,7 @@ from ragkb.query.prompting import (
     resolve_system_prompt,
     rewrite_messages,
 )
+from ragkb.query.relevance import Verdict
 from ragkb.query.repetition import RepetitionGuard, cut_repetition
 from ragkb.query.thinking import ThinkingFilter
 from ragkb.types import (
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 # (query, words the user typed) -> ranked hits and the verdict on them
 Retrieve = Callable[[str, str], "Retrieval"]
+# Why ask refuses when the answerability check (answer_check = "model") says no.
+MODEL_SAYS_NO = "the model read the relevant passages and judged that they do not state the answer"
 # Follow-up rewriting is deterministic and short.
 REWRITE_SAMPLING = Sampling(MAX_REWRITE_TOKENS, 0.0, 1.0, 1, 1.0, 0)
 
@@ -82,6 +86,7 @@ class AskOptions:
     evidence: bool
     stop_on_repetition: bool = True
     refuse: bool = True  # False: answer from the best hits even when none is relevant
+    answer_check: str = "off"  # "model": the model says whether the passages hold the answer
     prompt_style: str = "auto"  # "auto" | "focused" | "full"
     answer_style: str = "generative"  # "auto" | "both" | "extractive" | "generative"
     match_language: bool = False
@@ -106,6 +111,7 @@ class AskOptions:
             evidence=answer.evidence,
             stop_on_repetition=g.stop_on_repetition,
             refuse=answer.refuse,
+            answer_check=answer.answer_check,
             prompt_style=g.prompt_style,
             answer_style=answer.answer_style,
             match_language=g.match_language,
@@ -135,6 +141,14 @@ def ask_stream(
     retrieval = retrieve(query, question)
     timings = {"retrieve": time.monotonic() - started}
     usable = retrieval.relevant or (() if options.refuse else retrieval.hits)
+    if usable and options.refuse and options.answer_check == "model":
+        checked = time.monotonic()
+        states = passages_state_answer(  # the standalone query: what was retrieved for
+            query, usable, generator=parts.generator, no_think=options.no_think
+        )
+        timings["check"] = time.monotonic() - checked
+        if states is False:  # None (neither yes nor no) decides nothing
+            usable, retrieval = (), replace(retrieval, verdict=Verdict((), MODEL_SAYS_NO))
     if not usable:
         yield SourcesEvent((), True, query)
         yield DoneEvent(_refusal(question, query, retrieval, started, timings))

@@ -103,8 +103,15 @@ def _preview(text: str, limit: int = 400) -> str:
 
 def print_refusal_reason(err: Console, answer: Answer) -> None:
     """Say on stderr why ask refused."""
-    hint = " (refuse_unknown_terms = false turns this check off)" if answer.unknown_terms else ""
-    reason = f"{answer.refusal_reason or 'nothing relevant found'}; the model was not called{hint}"
+    # The answerability check runs only once the rules let the passages through, so a refusal
+    # that timed it is the check's: the model was called, to judge.
+    if "check" in answer.timings:
+        tail = " (answer_check = off turns this check off)"
+    elif answer.unknown_terms:
+        tail = "; the model was not called (refuse_unknown_terms = false turns this check off)"
+    else:
+        tail = "; the model was not called"
+    reason = f"{answer.refusal_reason or 'nothing relevant found'}{tail}"
     err.print(f"[dim]{safe(reason)}[/dim]")
     near = answer.nearest
     if near is not None:
@@ -183,8 +190,13 @@ def print_answer_footer(console: Console, answer: Answer, err: Console) -> None:
         )
     if answer.finish_reason == "extractive":
         untranslated = ", quoted in their language" if answer.language_match is False else ""
+        model = (
+            "the model only checked the passages"
+            if "check" in answer.timings
+            else "without the model"
+        )
         err.print(
-            f"[dim]answered with the documents' own sentence{untranslated}, without the model "
+            f"[dim]answered with the documents' own sentence{untranslated}, {model} "
             "(--answer-style both adds the model's answer)[/dim]"
         )
     elif answer.finish_reason == "sentences":
