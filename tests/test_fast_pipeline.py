@@ -557,17 +557,18 @@ def test_no_refuse_answers_from_the_nearest_passages(docs: Path) -> None:
     assert _generator(anyway).calls  # the model was asked
 
 
+def _size_gold(folder: Path) -> Path:
+    """Write a gold file of SIZE_QUESTION, answered by cache.txt; return its path."""
+    gold = folder / "gold.jsonl"
+    record = {"question": SIZE_QUESTION, "source": "cache.txt", "answer_any": ["64 megabytes"]}
+    gold.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return gold
+
+
 def test_eval_answers_scores_the_lead_line_language_and_support(docs: Path, tmp_path: Path) -> None:
     from ragkb.evaluation import evaluate
 
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text(
-        json.dumps(
-            {"question": SIZE_QUESTION, "source": "cache.txt", "answer_any": ["64 megabytes"]}
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    gold = _size_gold(tmp_path)
     kb = _kb(
         {"answer_style": "both"},
         replies=lambda _m: "It defaults to 64 megabytes [1]. Bananas ripen on plantations.",
@@ -664,14 +665,7 @@ def test_eval_answers_counts_answerable_questions_the_check_refuses(
 ) -> None:
     from ragkb.evaluation import evaluate
 
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text(
-        json.dumps(
-            {"question": SIZE_QUESTION, "source": "cache.txt", "answer_any": ["64 megabytes"]}
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    gold = _size_gold(tmp_path)
     kb = _kb({"answer_check": "model", "answer_style": "extractive"}, replies=lambda _m: "no")
     kb.ingest([str(docs)])
     m = evaluate(kb, gold, answers=True)["metrics"]["all"]
