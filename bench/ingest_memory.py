@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from scale import free_port, run_child, sentences, write_corpus
+from scale import run_child, sentences, start_chroma, write_corpus
 
 
 def main() -> None:
@@ -67,7 +65,7 @@ def measure(work: Path, pool: list[str], size: int, store: str, kind: str) -> di
     server = None
     env: dict[str, str] = {}
     if store == "server":
-        server, env["SCALE_STORE_URL"] = start_server(home / "server")
+        server, env["SCALE_STORE_URL"] = start_chroma(home / "server")
     try:
         figures = run_child(kind, str(home), str(docs), env=env)
         server_rss = peak_rss_mb(server.pid) if server else None
@@ -86,29 +84,6 @@ def measure(work: Path, pool: list[str], size: int, store: str, kind: str) -> di
         "rss_mb": figures["rss_mb"],
         "server_rss_mb": server_rss,
     }
-
-
-def start_server(path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `chroma run` on a free localhost port; return it and its URL once it answers."""
-    import socket
-
-    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
-    path.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [chroma, "run", "--path", str(path), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("chroma run did not answer within 120 s")
 
 
 def peak_rss_mb(pid: int) -> float:

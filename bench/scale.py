@@ -264,24 +264,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_search(home: Path) -> dict[str, dict[str, Any]]:
-    """Search the same store served by `chroma run` on localhost."""
+def start_chroma(path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `chroma run` on PATH and a free localhost port; return it and its URL once it
+    answers."""
     chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     port = free_port()
+    path.mkdir(parents=True, exist_ok=True)
     server = subprocess.Popen(
-        [chroma, "run", "--path", str(home / "kbs" / KB / "chroma"), "--port", str(port)],
+        [chroma, "run", "--path", str(path), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("chroma run did not answer within 120 s")
+
+
+def server_search(home: Path) -> dict[str, dict[str, Any]]:
+    """Search the same store served by `chroma run` on localhost."""
+    server, url = start_chroma(home / "kbs" / KB / "chroma")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        url = f"http://127.0.0.1:{port}"
         return {mode: run_child("search", str(home), mode, url) for mode in ("vector", "hybrid")}
     finally:
         server.terminate()
