@@ -1,7 +1,25 @@
 # Conversion steps shared by the corpora's make_corpus.sh scripts (sourced, not run).
 #
 # The caller sets WORK (a scratch folder holding its strip-nav.lua filter) and OUT (the docs
-# folder) before calling these.
+# folder) before calling these: prepare_corpus does, for the corpora that share strip-nav.lua.
+
+# A corpus script's start: a scratch folder WORK (removed on exit), the packages unless
+# SKIP_APT=1, an emptied docs folder OUT and the shared pandoc filter in WORK.
+prepare_corpus() {  # $1 the corpus folder, $2... the Debian packages its documents come from
+    local here="$1"; shift
+    OUT="$here/docs"
+    WORK="$(mktemp -d "/tmp/ragkb-$(basename "$here").XXXXXX")"
+    trap 'rm -rf "$WORK"' EXIT
+    if [ "${SKIP_APT:-}" != 1 ]; then
+        apt-get update
+        apt-get install -y --no-install-recommends "$@" \
+            pandoc libreoffice-writer-nogui fonts-noto-cjk poppler-utils python3
+    fi
+    mkdir -p "$OUT"
+    rm -f "$OUT"/*.pdf "$OUT"/*.docx
+    # The pandoc filter that drops navigation, menus, sidebars and footers.
+    cp "$here/../strip-nav.lua" "$WORK/strip-nav.lua"
+}
 
 # Cleaned HTML (one or more inputs, concatenated by pandoc) -> standalone HTML.
 clean_html() {  # $1 output html, $2 language, $3... input html files

@@ -6,33 +6,23 @@
 # Rerunning it gives the same text, though PDF/DOCX bytes differ (timestamps, font subsets).
 #
 #   sudo bench/data/corpus_d/make_corpus.sh
+#   SKIP_APT=1 bench/data/corpus_d/make_corpus.sh   # packages already installed: no apt-get
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="$HERE/docs"
-WORK="$(mktemp -d /tmp/ragkb-corpus-d.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
 
-apt-get update
-apt-get install -y --no-install-recommends \
-    python3-doc sqlite3-doc debian-policy debian-faq-zh-cn debian-reference-zh-cn manpages-zh \
-    pandoc libreoffice-writer-nogui fonts-noto-cjk qpdf poppler-utils python3
-
-mkdir -p "$OUT"
-rm -f "$OUT"/*.pdf "$OUT"/*.docx
+# prepare_corpus (scratch folder, packages, docs folder, the shared pandoc filter),
+# clean_html, soffice_convert and man_to_html.
+# shellcheck source=../convert.sh
+. "$HERE/../convert.sh"
+prepare_corpus "$HERE" \
+    python3-doc sqlite3-doc debian-policy debian-faq-zh-cn debian-reference-zh-cn manpages-zh qpdf
 
 PYDOC=/usr/share/doc/python3-doc/html
 POLICY=/usr/share/doc/debian-policy/policy.html
 FAQ=/usr/share/doc/debian/FAQ/zh-cn
 REF=/usr/share/doc/debian-reference-common/docs
 MANZH=/usr/share/man/zh_CN
-
-# The pandoc filter that drops navigation, menus, sidebars and footers (shared by the corpora).
-cp "$HERE/../strip-nav.lua" "$WORK/strip-nav.lua"
-
-# clean_html, soffice_convert and man_to_html.
-# shellcheck source=../convert.sh
-. "$HERE/../convert.sh"
 
 # --- English ---------------------------------------------------------------------------------
 

@@ -10,28 +10,16 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="$HERE/docs"
-WORK="$(mktemp -d /tmp/ragkb-corpus-f.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
 
-[ "${SKIP_APT:-}" = 1 ] || apt-get update
-[ "${SKIP_APT:-}" = 1 ] || apt-get install -y --no-install-recommends \
-    python3-doc git-doc sqlite3-doc manpages-zh \
-    pandoc libreoffice-writer-nogui fonts-noto-cjk poppler-utils python3
-
-mkdir -p "$OUT"
-rm -f "$OUT"/*.pdf "$OUT"/*.docx
+# prepare_corpus (scratch folder, packages, docs folder, the shared pandoc filter),
+# clean_html, soffice_convert and man_to_html.
+# shellcheck source=../convert.sh
+. "$HERE/../convert.sh"
+prepare_corpus "$HERE" python3-doc git-doc sqlite3-doc manpages-zh
 
 PYDOC=/usr/share/doc/python3-doc/html
 GITDOC=/usr/share/doc/git-doc
 MANZH=/usr/share/man/zh_CN
-
-# The pandoc filter that drops navigation, menus, sidebars and footers (shared by the corpora).
-cp "$HERE/../strip-nav.lua" "$WORK/strip-nav.lua"
-
-# clean_html, soffice_convert and man_to_html.
-# shellcheck source=../convert.sh
-. "$HERE/../convert.sh"
 
 # --- English ---------------------------------------------------------------------------------
 
