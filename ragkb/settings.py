@@ -158,8 +158,9 @@ class RetrievalSettings:
     refuse_missing_numbers: bool = setting(
         True,
         "Refuse a question that asks for a value (how many, which version, which port, what "
-        "year, 多少, 哪个版本) when the best sentences of the relevant passages state none: "
-        "the documents discuss it but do not give it (bench/README.md, refusal).",
+        "year, who wrote it, 多少, 哪个版本, 作者是谁) when the best sentences of the relevant "
+        "passages state none: the documents discuss it but do not give it (bench/README.md, "
+        "refusal).",
     )
     refuse_unknown_terms: bool = setting(
         True,

@@ -249,6 +249,13 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("收集器默认启动多少个工作进程？", "The collector starts workers.", False),
         # No sentence about the question's words: the ranking says nothing, no refusal.
         ("How many workers does the collector start?", "Spans carry attributes.", False),
+        # A person: a name, an e-mail address or a Chinese credits line.
+        ("Who wrote the collector?", "The collector collects spans.", True),
+        ("Who wrote the collector?", "The collector was written by Ada Lovelace.", False),
+        ("Who wrote the collector?", "The collector: A.M. Kuchling.", False),
+        ("Who wrote the collector?", "Report collector bugs to ada@example.org.", False),
+        ("收集器是谁写的？", "收集器负责收集数据。", True),
+        ("收集器是谁写的？", "收集器的作者：金步国。", False),
     ],
 )
 def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None:
@@ -276,6 +283,12 @@ def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None
         ("这几个参数有什么区别？", False),
         ("用 argparse 时想知道用户把 -v 写了好几次，该用哪种 action？", False),
         ("Quelle est la taille maximum ?", False),  # only English and Chinese are read
+        ("Who is the maintainer of the collector?", True),
+        ("Who originally designed the enum module?", True),
+        ("日志收集器最初是谁开发的？", True),
+        # A role or a group is asked for, not a person:
+        ("Who can read the whole journal?", False),
+        ("如果没有配置处理器，日志事件由谁输出？", False),
     ],
 )
 def test_which_questions_ask_for_a_value(question: str, asks: bool) -> None:

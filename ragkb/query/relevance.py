@@ -20,8 +20,8 @@ COVERAGE_WEIGHT = 0.75
 KEYWORD_MODE_MIN_COVERAGE = 0.25
 
 # What a question asks for when it wants a value, and the shape of that value in a sentence
-# that answers it: a version, a port, a year or date, or any quantity (English and Chinese
-# forms only: a question in another language is never refused here).
+# that answers it: a version, a port, a year or date, any quantity, or a person (English and
+# Chinese forms only: a question in another language is never refused here).
 # A Chinese numeral counts before a measure word ("三个", "两天") or as a run ("二十");
 # alone it is part of a word (第三方, 两者). 一 and "one" are left out: "一个"/"one of" are
 # everywhere, so counting them would let almost every near miss through.
@@ -49,6 +49,13 @@ _ASKED_NOUN = (
     r"|shipped|supports?|requires?)\b)"
 )
 _DIGITS = re.compile(r"\d+(?:\.\d+)*")
+# Who someone is: a personal name (two capitalised words, "Larry Hastings", "A.M. Kuchling"),
+# an e-mail address, or a Chinese credits line (作者 / 译者 / 由 某某 编写).
+_PERSON = re.compile(
+    r"\b[A-Z][a-z]*\.?(?:\s*[A-Z]\.)*\s+(?:(?:van|von|de|der|da|le)\s+)?[A-Z][\w'’-]+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|作者|译者|翻译|维护者|开发者|由\s?[\u4e00-\u9fff]{2,4}\s?(?:编写|开发|设计|维护|撰写|翻译|创建)"
+)
 _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         re.compile(
@@ -82,6 +89,20 @@ _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
             re.I,
         ),
         _NUMBER,
+    ),
+    (
+        # "who wrote ...?", "who is the maintainer of ...?", "作者是谁？", "由谁开发？": a person
+        # (not "who can read the journal?", which asks for a group or a role).
+        re.compile(
+            r"\bwho\s+(?:originally\s+|first\s+)?(?:wrote|designed|created|invented|developed"
+            r"|maintains|authored|founded|translated)\b"
+            r"|\bwho\s+(?:is|was|are|were)\s+the\s+(?:[\w.-]+\s+)?(?:author|maintainer|creator"
+            r"|designer|developer|inventor|founder|translator)s?\b"
+            r"|作者是谁|谁(?:写|编写|设计|开发|创建"
+            r"|维护|发明|翻译)",
+            re.I,
+        ),
+        _PERSON,
     ),
 )
 # A list item's or a section's number at the start of a line ("2. ", "10.weekday", "9.4.8.")
@@ -146,7 +167,7 @@ def judge(
     hit has no similarity: it needs KEYWORD_MODE_MIN_COVERAGE unless MIN_RELEVANCE is 0. A
     question naming something no document mentions (UNKNOWN_TERMS) gets nothing, whatever
     the scores; with REFUSE_MISSING_NUMBERS, so does a QUESTION asking for a value (a number,
-    version, date or port) that the relevant hits' best sentences do not state
+    version, date, port or person) that the relevant hits' best sentences do not state
     (`answer_kind_missing`, which ranks them by the IDF-weighted share of QUERY_TOKENS or their
     EQUIVALENTS they hold).
     """
@@ -249,7 +270,7 @@ def _given_numbers(question: str) -> re.Pattern[str]:
 
 def asked_value(question: str) -> re.Pattern[str] | None:
     """Return the shape of the value QUESTION asks for (a version, a port, a date, a
-    quantity), or None when it asks for none."""
+    quantity, a person), or None when it asks for none."""
     return next((value for asks, value in _ASKED_VALUES if asks.search(question)), None)
 
 
