@@ -10,7 +10,8 @@ after it arrived, with 32 absent questions of which 24 are near misses of many k
 corpus_f, written the same way the same day, was held back from every choice made after it.
 corpus_g arrived after the last change of that day and was run once, on the final code.
 corpus_h (2026-12-07, a later stop) was written the same way and first run on that stop's final
-code.
+code. corpus_i (the stop after) was written the same way and first run after that stop's one
+refusal change (the who-question kind), before anything else was chosen.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     "corpus_f": (DATA / "corpus_f" / "docs", [DATA / "corpus_f" / "gold.jsonl"]),
     "corpus_g": (DATA / "corpus_g" / "docs", [DATA / "corpus_g" / "gold.jsonl"]),
     "corpus_h": (DATA / "corpus_h" / "docs", [DATA / "corpus_h" / "gold.jsonl"]),
+    "corpus_i": (DATA / "corpus_i" / "docs", [DATA / "corpus_i" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).
