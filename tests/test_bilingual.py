@@ -247,7 +247,8 @@ def test_the_other_language_gets_a_place_when_it_covers_the_question_better(
     assert placed[2] == by_file["en.md"] and sorted(placed) == sorted(fused)
     assert room(fused, 5) == fused  # already in the top
     assert room(fused, 3)[:2] == fused[:2]  # the top stays, only the last place is taken
+    assert room(fused, 1) == fused  # the first place is never taken (-k 1)
     (docs / "zh9.md").write_text("# 全\n\n日志 每天 轮转。\n", "utf-8")
     kb.ingest([str(docs)])
     full = {Path(c.path).name: c.chunk_id for c in catalog.iter_chunks()}["zh9.md"]
-    assert room([full, *fused], 1) == [full, *fused]  # a passage holding every word keeps it
+    assert room([full, *fused], 2) == [full, *fused]  # a passage holding every word keeps it

@@ -104,10 +104,12 @@ def make_room_for_the_other_language(
 
     Fusion favours passages that several rankings found, and a passage in the other language
     is found by one or two: a Chinese question's own words fill the top with Chinese passages
-    that each hold a few of them, however well an English passage answers it.
+    that each hold a few of them, however well an English passage answers it. The first place
+    is never taken (K = 1): it would drop the best passage of either language for one that a
+    dictionary translation of a single word found.
     """
     top = ids[:k]
-    if best_other in top or not top:
+    if k < 2 or best_other in top or not top:
         return ids
     wanted = set(tokens)
     idf = keywords.idf(catalog)
