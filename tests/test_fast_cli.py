@@ -297,6 +297,21 @@ def test_files_and_remove_json(
     assert "not in knowledge base 'default'" in err
 
 
+def test_piped_tables_keep_each_row_whole(
+    ingested: Path,
+    built: Built,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    long = ingested / ("a-name-long-enough-to-wrap-at-eighty-columns-" * 2 + ".txt")
+    long.write_text("The frobnicator rotates its spool every night.\n", encoding="utf-8")
+    assert run(capsys, "ingest", str(ingested))[0] == EXIT_OK
+    code, out, _ = run(capsys, "files")
+    assert code == EXIT_OK
+    assert any(str(long) in line for line in out.splitlines()), out
+
+
 def test_flags_reach_the_settings(ingested: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, data = run_json(capsys, "ask", ANSWERABLE, "--n-ctx", "777", "--json")
     assert code == EXIT_OK

@@ -29,9 +29,17 @@ if TYPE_CHECKING:
     from ragkb.types import Answer, AskEvent, Evidence, Hit, IngestReport
 
 
+# A pipe has no width; rich would assume 80 columns and wrap a table's cells (a long path
+# over three rows), so piped rows stay whole for grep and cut unless COLUMNS says otherwise.
+PIPED_WIDTH = 100_000
+
+
 def stdout_console() -> Console:
     """Return a console on stdout for results."""
-    return Console(highlight=False, soft_wrap=True, color_system=_color_system())
+    console = Console(highlight=False, soft_wrap=True, color_system=_color_system())
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPED_WIDTH
+    return console
 
 
 def stderr_console() -> Console:
