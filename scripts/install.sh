@@ -35,4 +35,9 @@ fi
 target="."
 [ -n "$extras" ] && target=".[$extras]"
 echo "installing ragkb${extras:+ with $extras}..." >&2
-pip install --quiet -e "$target" >&2
+# compat: the checkout's root goes on sys.path by a .pth line, so `python -m ragkb` run beside
+# a folder named ragkb (this clone's default name) still finds the package, not that folder
+# (setuptools' import-hook mode loses to it). setuptools calls the mode transitional and warns;
+# should a later one drop it, the default mode still installs.
+PYTHONWARNINGS=ignore pip install --quiet -e "$target" --config-settings editable_mode=compat >&2 ||
+    pip install --quiet -e "$target" >&2

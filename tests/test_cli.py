@@ -346,6 +346,23 @@ def test_version(capsys) -> None:
     assert code == 0 and out.strip() == f"ragkb {__version__}"
 
 
+def test_python_m_ragkb_runs_beside_a_folder_named_ragkb(tmp_path: Path) -> None:
+    """From the folder a clone sits in (the clone's default name is ragkb), `python -m ragkb`
+    must find the installed package, not that folder (scripts/install.sh's editable mode)."""
+    from ragkb import __version__
+
+    (tmp_path / "ragkb").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "ragkb", "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"ragkb {__version__}"
+
+
 def test_filters_and_tags_on_the_real_store_and_keyword_index(
     sample: Path, capsys, tmp_path: Path
 ) -> None:
