@@ -189,6 +189,9 @@ def test_serve_watch_keeps_the_knowledge_base_in_sync(env: dict[str, str], tmp_p
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    said = proc.stderr.read().decode() if proc.stderr else ""
+    assert "ragkb: serving http://127.0.0.1:" in said and "ragkb: watch: applied" in said
+    assert "warning:" not in said  # starting and syncing are no problems
 
 
 def test_mcp_over_stdio_gives_the_cli_objects(env: dict[str, str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from typing import Annotated
 
@@ -45,7 +46,7 @@ def serve(
             from ragkb.serve.http_server import run_http
 
             s = settings.serve
-            log.warning("ragkb serving http://%s:%d (Ctrl-C stops)", s.host, s.port)
+            _say(f"serving http://{s.host}:{s.port} (Ctrl-C stops)")
             run_http(service, host=s.host, port=s.port, token=s.serve_token)
         else:
             from ragkb.serve.mcp_server import run_stdio
@@ -53,6 +54,12 @@ def serve(
             run_stdio(service)
     finally:
         stop.set()
+
+
+def _say(line: str) -> None:
+    """Tell the person who started the server what it is doing: stderr, not a warning."""
+    sys.stderr.write(f"ragkb: {line}\n")
+    sys.stderr.flush()
 
 
 def _watch_in_background(service: object, paths: list[str], stop: threading.Event) -> None:
@@ -64,13 +71,10 @@ def _watch_in_background(service: object, paths: list[str], stop: threading.Even
     def report(batch: WatchBatch) -> None:
         r = batch.report
         changed = (len(r.added) + len(r.updated) + len(r.removed)) if r else 0
-        log.warning(
-            "watch: %s %d changed, %d removed, %d failed in %.1f s",
-            "synced" if batch.initial else "applied",
-            changed,
-            len(batch.removed),
-            len(r.failed) if r else 0,
-            batch.seconds,
+        failed = len(r.failed) if r else 0
+        _say(
+            f"watch: {'synced' if batch.initial else 'applied'} {changed} changed, "
+            f"{len(batch.removed)} removed, {failed} failed in {batch.seconds:.1f} s"
         )
 
     def run() -> None:
