@@ -8,8 +8,11 @@ everywhere: `--n-gpu-layers`, `RAGKB_N_GPU_LAYERS`, `[generation] n_gpu_layers` 
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,22 @@ from ragkb.settings import (
 )
 
 APP_NAME = "ragkb"
+# RAGKB_* variables that are no setting: where data, cache and config live, tracebacks, the
+# default serve token, the install script's torch build and a bench override. Any other is a
+# misspelt setting, named once so that it is not silently ignored (RAGKB_TOP_K for RAGKB_K).
+_NOT_SETTINGS = frozenset(
+    {
+        "RAGKB_HOME",
+        "RAGKB_CACHE",
+        "RAGKB_CONFIG",
+        "RAGKB_DEBUG",
+        "RAGKB_SERVE_TOKEN",
+        "RAGKB_TORCH",
+        "RAGKB_BENCH_CMD",
+    }
+)
+_named_unknown: set[str] = set()
+log = logging.getLogger(__name__)
 
 
 KB_NAME_MAX = 64
@@ -226,6 +245,7 @@ def load_settings(
             flat[declared.name] = _coerce(declared, raw, variable)
             sources[declared.name] = "env"
 
+    _name_unknown_variables(env, flat)
     for name, raw in (flags or {}).items():
         if raw is None:
             continue
@@ -242,6 +262,20 @@ def load_settings(
         env.get(str(flat["serve_token_env"]), ""),
     )
     return _build((home, cache), flat, sources, path, keys)
+
+
+def _name_unknown_variables(env: Mapping[str, str], flat: dict[str, Any]) -> None:
+    """Warn, once per process, of each RAGKB_* variable that is no setting."""
+    known = {f"RAGKB_{f.name.upper()}" for f in FIELDS} | _NOT_SETTINGS
+    known |= {str(flat[name]) for name in ("api_key_env", "embedding_api_key_env")}
+    known |= {str(flat["serve_token_env"])}
+    for variable in sorted(env):
+        if not variable.startswith("RAGKB_") or variable in known | _named_unknown:
+            continue
+        _named_unknown.add(variable)
+        close = difflib.get_close_matches(variable, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        log.warning("%s is not a ragkb setting and is ignored%s", variable, hint)
 
 
 def _build(

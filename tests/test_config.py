@@ -136,6 +136,21 @@ def test_bad_env_value_names_the_variable() -> None:
         load_settings({}, environ={"RAGKB_K": "many"})
 
 
+def test_a_misspelt_variable_is_named_once_not_ignored_silently(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    environ = {"RAGKB_MIN_RELEVENCE": "0.5", "RAGKB_HOME": "/tmp/h", "RAGKB_DEBUG": "1"}
+    with caplog.at_level("WARNING", logger="ragkb"):
+        settings = load_settings({}, environ=environ)
+        load_settings({}, environ=environ)
+    assert settings.sources["min_relevance"] == "default"
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [
+        "RAGKB_MIN_RELEVENCE is not a ragkb setting and is ignored; "
+        "did you mean RAGKB_MIN_RELEVANCE?"
+    ]  # once; RAGKB_HOME and RAGKB_DEBUG are known
+
+
 def test_home_and_api_key_come_from_the_given_environ(tmp_path: Path) -> None:
     settings = load_settings(
         {"api_key_env": "MY_KEY"},
