@@ -22,10 +22,12 @@ QUESTIONS = ["What is a trace tree?", "向量检索是什么？", "How do I set 
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[KnowledgeBase, Path]:
     root = tmp_path_factory.mktemp("archive")
     shutil.copytree(SAMPLE_DOCS, root / "docs")
+    (root / "docs" / "broken.pdf").write_bytes(b"%PDF-1.4 not really")  # recorded as failed
     kb = KnowledgeBase(load_settings({}, environ={"RAGKB_HOME": str(root / "home")}))
     kb.ingest([str(root / "docs")], tags=["samples"])
     manifest = kb.export(root / "kb.tar.gz")
-    assert manifest.chunks == kb.parts.catalog.chunk_count() and manifest.files == 6
+    assert manifest.chunks == kb.parts.catalog.chunk_count()
+    assert (manifest.files, manifest.failed_files) == (6, 1)  # counted as `list` counts them
     return kb, root / "kb.tar.gz"
 
 
@@ -50,6 +52,7 @@ def test_a_round_trip_gives_the_same_results_on_another_home(
         (f.path, f.file_hash, f.tags) for f in original.files()
     ]
     assert imported.parts.keywords.is_current(imported.parts.catalog)
+    assert (imported.info().files, imported.info().failed_files) == (6, 1)
     assert [p.name for p in (tmp_path / "other" / "kbs").iterdir()] == [imported.name]
 
 

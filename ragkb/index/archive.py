@@ -30,11 +30,12 @@ class ArchiveManifest:
 
     kb: str
     fingerprint: dict[str, Any]
-    files: int
+    files: int  # stored, as `list` and `stats` count them
     chunks: int
     created_at: float
     ragkb_version: str
     format: int = FORMAT
+    failed_files: int = 0  # recorded to be retried: an archive from before did not say
 
     def as_dict(self) -> dict[str, Any]:
         """Return the manifest as JSON."""
@@ -43,6 +44,7 @@ class ArchiveManifest:
             "kb": self.kb,
             "fingerprint": self.fingerprint,
             "files": self.files,
+            "failed_files": self.failed_files,
             "chunks": self.chunks,
             "created_at": self.created_at,
             "ragkb_version": self.ragkb_version,
@@ -57,10 +59,12 @@ def write_archive(
     COPY_STORE(folder) copies the vector store into FOLDER (under the store's own lock). The
     catalog is copied with SQLite's backup API, so its WAL is folded in.
     """
+    stored, failed = catalog.file_counts()
     manifest = ArchiveManifest(
         kb=kb,
         fingerprint=catalog.get_meta("fingerprint") or {},
-        files=len(catalog.files()),
+        files=stored,
+        failed_files=failed,
         chunks=catalog.chunk_count(),
         created_at=time.time(),
         ragkb_version=version,
@@ -109,6 +113,7 @@ def unpack_archive(source: Path, staging: Path) -> ArchiveManifest:
             created_at=float(raw["created_at"]),
             ragkb_version=str(raw["ragkb_version"]),
             format=int(raw["format"]),
+            failed_files=int(raw.get("failed_files", 0)),
         )
     except FileNotFoundError as exc:
         raise UsageError(f"{source}: not a ragkb archive (no {MANIFEST_FILE} in it)") from exc

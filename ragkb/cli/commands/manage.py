@@ -141,9 +141,9 @@ def export_(
     if json_out:
         schema.write_json({"archive": str(file), **manifest.as_dict()})
     else:
+        counts = _counts(manifest.files, manifest.failed_files, manifest.chunks)
         terminal.stdout_console().print(
-            f"exported '{terminal.safe(kb)}' ({manifest.files} files, {manifest.chunks} chunks) "
-            f"to {terminal.safe(str(file))}"
+            f"exported '{terminal.safe(kb)}' ({counts}) to {terminal.safe(str(file))}"
         )
 
 
@@ -166,6 +166,11 @@ def import_(
     if json_out:
         schema.write_json(schema.kb_info_dict(info))
     else:
-        terminal.stdout_console().print(
-            f"imported '{terminal.safe(info.name)}' ({info.files} files, {info.chunks} chunks)"
-        )
+        counts = _counts(info.files, info.failed_files, info.chunks)
+        terminal.stdout_console().print(f"imported '{terminal.safe(info.name)}' ({counts})")
+
+
+def _counts(files: int, failed: int, chunks: int) -> str:
+    """Say what an archive holds the same way on export and import."""
+    failed_part = f", {failed} failed (to be retried)" if failed else ""
+    return f"{files} files{failed_part}, {chunks} chunks"
