@@ -241,6 +241,25 @@ def test_lead_is_the_sentence_that_answers_the_question() -> None:
     assert SentencePool("anything", [], embed=None).lead() is None
 
 
+def test_the_first_retrieved_passage_wins_a_near_tie_for_the_lead() -> None:
+    hits = [
+        make_hit(1, "The cache size is 64 megabytes."),
+        make_hit(2, "The default cache size was 32 megabytes."),
+    ]
+    weights = {"cache": 10.0, "size": 10.0, "default": 0.5}
+
+    def lead() -> str | None:
+        pool = SentencePool(
+            "What is the default cache size?", hits, embed=None, idf=lambda w: weights[w]
+        )
+        found = pool.lead()
+        return found.chunk_id if found else None
+
+    assert lead() == "chunk-1"  # 0.98 of the question's weight against 1.0, one place higher
+    weights["default"] = 10.0
+    assert lead() == "chunk-2"  # 0.67 against 1.0: the better sentence leads from further down
+
+
 def test_lead_takes_the_next_sentence_only_from_its_own_passage_and_within_one_quote() -> None:
     last = "Chroma stores embeddings in persistent collections on disk."
     pool = SentencePool(

@@ -27,6 +27,12 @@ IDF_WEIGHT = 0.5
 # answers better than plain overlap: the lead held the expected fact in 64 of 106 questions of
 # the tuning corpora against 59 with the evidence weights (bench/README.md, "Answers").
 LEAD_WEIGHTS = (0.0, 1.0)
+# For the question alone, a sentence of the n-th retrieved passage also loses this x (n - 1):
+# retrieval read whole passages and its order is evidence too. Chosen on the tuning corpora
+# and corpus_b..d (the fact in the lead or the next three sentences for 196 of 269 answerable
+# questions, from 191), then checked on corpus_e..i: 162 of 236, from 148 (bench/README.md,
+# "Answers").
+SOURCE_RANK_WEIGHT = 0.05
 # An answer sentence is supported when this share of its words occurs in the passages, or a
 # passage sentence is this similar to it on the embedder's calibrated scale (bench/README.md,
 # "Answers": chosen on the tuning corpora).
@@ -127,6 +133,9 @@ class SentencePool:
         lead = not answer and self._idf_known
         keyword_weight, idf_weight = LEAD_WEIGHTS if lead else (KEYWORD_WEIGHT, IDF_WEIGHT)
         scores = [idf_weight * c for c in self._coverage]
+        if lead:
+            for i, (number, *_) in enumerate(self.sentences):
+                scores[i] -= SOURCE_RANK_WEIGHT * (number - 1)
         for i, words in enumerate(self.words):
             if words and wanted and keyword_weight:
                 overlap = len(words & wanted) / math.sqrt(len(words) * len(wanted))
