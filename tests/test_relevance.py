@@ -100,6 +100,17 @@ def test_judge(
     assert verdict.unknown_terms == ()
 
 
+def test_no_hit_holding_any_of_the_question_words_is_refused() -> None:
+    hits = [_hit("a", 0.9), _hit("b", 0.8)]
+    rule = {"mode": "hybrid", "min_score": 0.0, "min_relevance": 0.24, "query_tokens": ["hello"]}
+    verdict = judge(hits, coverage={}, **rule)
+    assert verdict.refused
+    assert verdict.reason == "no retrieved passage holds any of the question's words"
+    # one word in one hit is enough, and then every hit is judged as before
+    assert [h.chunk_id for h in judge(hits, coverage={"b": 0.1}, **rule).relevant] == ["a", "b"]
+    assert not judge(hits, coverage={}, **{**rule, "min_relevance": 0.0}).refused  # rule off
+
+
 @pytest.mark.parametrize("mode", ["vector", "hybrid", "keyword"])
 def test_judge_unknown_terms_veto_whatever_the_scores(mode: str) -> None:
     verdict = judge(

@@ -164,7 +164,8 @@ def judge(
     Similarities are first put on the calibrated scale (`calibrated`, from SIMILARITY_FLOOR).
     A hit counts when that reaches MIN_SCORE and, plus COVERAGE_WEIGHT x keyword coverage
     (COVERAGE, by chunk id), reaches MIN_RELEVANCE (0 turns that rule off). A keyword-mode
-    hit has no similarity: it needs KEYWORD_MODE_MIN_COVERAGE unless MIN_RELEVANCE is 0. A
+    hit has no similarity: it needs KEYWORD_MODE_MIN_COVERAGE unless MIN_RELEVANCE is 0, and
+    unless it is 0 some hit must hold one of QUERY_TOKENS (or an equivalent) at all. A
     question naming something no document mentions (UNKNOWN_TERMS) gets nothing, whatever
     the scores; with REFUSE_MISSING_NUMBERS, so does a QUESTION asking for a value (a number,
     version, date, port or person) that the relevant hits' best sentences do not state
@@ -176,6 +177,10 @@ def judge(
         return Verdict((), f"the documents never mention: {terms}", tuple(unknown_terms))
     if not hits:
         return Verdict((), "nothing in the knowledge base matches the question")
+    if min_relevance and query_tokens and not any(coverage.get(h.chunk_id) for h in hits):
+        # Similarity alone carries such a question ("hello", 红烧肉怎么做): the bundled
+        # embedder puts any two texts of a language close (bench/README.md, "Refusal").
+        return Verdict((), "no retrieved passage holds any of the question's words")
     if mode == "keyword":
         floor = KEYWORD_MODE_MIN_COVERAGE if min_relevance else 0.0
         relevant = tuple(h for h in hits if coverage.get(h.chunk_id, 0.0) >= floor)
