@@ -312,6 +312,13 @@ def test_support_check_flags_a_number_the_passages_never_state() -> None:
     assert [s.supported for s in sentences] == [True, False]
     assert sentences[0].text == "A span carries at most 128 attributes [1]."
     assert backing == {"Beacon accepts at most 128 attributes per span."}
+    # A unit written onto a number makes it another quantity; the passage may space it.
+    hits = [make_hit(1, "Beacon keeps 10 files of 64 MB each. Spans have kinds.")]
+    pool = SentencePool("How large are Beacon's files?", hits, embed=None)
+    sentences, _ = pool.support(
+        "Beacon keeps 10 files of 64MB each. Beacon keeps 10M files of 64 MB each.", floor=0.0
+    )
+    assert [s.supported for s in sentences] == [True, False]
 
 
 def test_support_check_flags_words_no_passage_holds() -> None:

@@ -39,7 +39,10 @@ SOURCE_RANK_WEIGHT = 0.05
 SUPPORT_COVERAGE = 0.6
 SUPPORT_SIMILARITY = 0.6
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A number with the unit letters written onto it ("10M", "64KB", "3rd") is that quantity: an
+# answer's "10M" is not backed by a passage's "10 files". A passage may put a space between.
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)([A-Za-z%]+)?")
+_STATED_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s?([A-Za-z%]+))?")
 _SPACED_CITATION = re.compile(r"[ \t]*\[(\d{1,3})\]")
 _MIN_SENTENCE_CHARS = 8
 
@@ -246,7 +249,7 @@ class SentencePool:
         ]
         if not texts:
             return (), set()
-        stated = {n for hit in (shown or self.sources) for n in _NUMBER.findall(hit.text)}
+        stated = {q for hit in (shown or self.sources) for q in _stated_quantities(hit.text)}
         vectors = self._sentence_vectors()
         plain = [_CITATION.sub(" ", t) for t in texts]
         answer_vecs = self._embed(plain) if vectors is not None and self._embed else None
@@ -263,12 +266,20 @@ class SentencePool:
                     close = (raw - floor) / (1 - floor) if floor < 1 else raw
                 if shared >= SUPPORT_COVERAGE or close >= SUPPORT_SIMILARITY:
                     backers.append(i)
-            numbers_stated = set(_NUMBER.findall(text)) <= stated
+            numbers_stated = {(n + unit).lower() for n, unit in _QUANTITY.findall(text)} <= stated
             supported = bool(backers) and numbers_stated
             judged.append(AnswerSentence(text=texts[n], supported=supported))
             if supported:
                 supporting.update(self.texts[i] for i in backers)
         return tuple(judged), supporting
+
+
+def _stated_quantities(text: str) -> set[str]:
+    """Return the numbers TEXT states, each bare and with the unit letters after it."""
+    found: set[str] = set()
+    for number, unit in _STATED_QUANTITY.findall(text):
+        found.update((number, (number + unit).lower()))
+    return found
 
 
 def _quotes(ranked: Sequence[_Sentence], max_quotes: int) -> tuple[Evidence, ...]:
