@@ -460,7 +460,8 @@ def test_refusal_is_in_chinese_for_a_chinese_question(docs: Path) -> None:
     assert answer.refused
     assert answer.text == REFUSAL_TEXT["zh"]
     assert answer.refusal_reason is not None
-    assert answer.refusal_reason.startswith("no retrieved passage passed")
+    # English documents share no word with it: similarity alone cannot make a passage relevant
+    assert answer.refusal_reason == "no retrieved passage holds any of the question's words"
     assert _generator(kb).calls == []
 
 
