@@ -24,8 +24,10 @@ create_chat_completion, as ragkb does) with the tutorial's prompt: a system mess
 assistant for question-answering tasks. Use the following pieces of retrieved context ... If you
 don't know the answer, say that you don't know ..." + the context, and the question as the
 human message. Hardware knobs follow ragkb, not LangChain's defaults: n_threads = all cores
-(LangChain: half, via llama-cpp) and n_batch = 512 (LangChain: 8). Other sampling settings are
-LangChain's defaults (top_p 0.95, top_k 40, repeat_penalty 1.1). Both sides use the same seed.
+(LangChain: half, via llama-cpp), n_batch = 512 (LangChain: 8), and llama.cpp's extra CPU
+buffer types off (its AMX kernels crash on these machines, see _without_extra_cpu_buffers).
+Other sampling settings are LangChain's defaults (top_p 0.95, top_k 40, repeat_penalty 1.1).
+Both sides use the same seed.
 
 Scoring (answerable questions; text compared lower-cased with all whitespace removed):
 - hit@5: every gold source file is among the files of the top 5 retrieved chunks
@@ -431,6 +433,7 @@ def peer_ask(spec: dict[str, Any]) -> dict[str, Any]:
     from langchain_core.prompts import ChatPromptTemplate
 
     retriever = _peer_store(spec).as_retriever(search_kwargs={"k": spec["k"]})
+    _without_extra_cpu_buffers()
     llm = ChatLlamaCpp(
         model_path=spec["gguf"],
         n_ctx=spec["n_ctx"],
@@ -460,6 +463,25 @@ def peer_ask(spec: dict[str, Any]) -> dict[str, Any]:
         row["seconds"] = time.perf_counter() - start
         out[q["id"]] = row
     return out
+
+
+def _without_extra_cpu_buffers() -> None:
+    """Load the peer's model as ragkb loads its own: llama.cpp's extra CPU buffer types off.
+
+    Its AMX kernels crash (SIGSEGV in decode) on the bundled Q4_1 weights on a CPU with AMX,
+    as on this project's machines (ragkb/models/llama_cpp.py); ChatLlamaCpp has no setting
+    for it, so the defaults Llama() starts from are changed, as ragkb does.
+    """
+    from llama_cpp import llama as module
+
+    original = module.llama_cpp.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    module.llama_cpp.llama_model_default_params = defaults
 
 
 PEER_PHASES = {"ingest": peer_ingest, "search": peer_search, "ask": peer_ask}
