@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -35,6 +36,9 @@ from ragkb.settings import (
 )
 
 APP_NAME = "ragkb"
+# The most chunks a question may retrieve: the indexes allocate for k up front (a k of 10^9
+# made the keyword index ask for 64 GB and abort), and no prompt holds a thousand passages.
+MAX_K = 1000
 # RAGKB_* variables that are no setting: where data, cache and config live, tracebacks, the
 # default serve token, the install script's torch build and a bench override. Any other is a
 # misspelt setting, named once so that it is not silently ignored (RAGKB_TOP_K for RAGKB_K).
@@ -140,6 +144,8 @@ def _coerce(field: Field, raw: Any, origin: str) -> Any:
             if isinstance(raw, bool):
                 raise ValueError(raw)
             value = float(raw)
+            if not math.isfinite(value):  # nan passes every comparison a threshold makes
+                raise ValueError(raw)
         else:
             if not isinstance(raw, str):
                 raise ValueError(raw)
@@ -300,6 +306,14 @@ def _build(
     return Settings(home=home, cache=cache, sources=sources, config_path=config_path, **parts)
 
 
+def _origin(name: str, sources: dict[str, str]) -> str:
+    """Say where setting NAME's value came from: a flag, its variable or a file."""
+    source = sources.get(name, "default")
+    if source == "env":
+        return f"RAGKB_{name.upper()}"
+    return "--" + name.replace("_", "-") if source == "flag" else source
+
+
 def _error_for(origin: str) -> type[ConfigError]:
     """A bad value from a flag is a usage error (exit 2); from a file or env, a config error."""
     return UsageError if origin == "flag" else ConfigError
@@ -310,12 +324,16 @@ def _validate(flat: dict[str, Any], sources: dict[str, str]) -> None:
 
     def reject(names: tuple[str, ...], message: str) -> None:
         flagged = any(sources.get(n) == "flag" for n in names)
-        raise _error_for("flag" if flagged else "setting")(message)
+        given = dict.fromkeys(_origin(n, sources) for n in names if sources.get(n) != "default")
+        where = f" (from {', '.join(given)})" if given else ""
+        raise _error_for("flag" if flagged else "setting")(message + where)
 
     positive = ("k", "chunk_tokens", "n_ctx", "max_tokens", "batch_size", "watch_settle_s")
     for name in positive:
         if flat[name] <= 0:
             reject((name,), f"{name} must be positive (got {flat[name]})")
+    if flat["k"] > MAX_K:
+        reject(("k",), f"k must be at most {MAX_K} (got {flat['k']})")
     if flat["overlap_tokens"] < 0 or flat["overlap_tokens"] >= flat["chunk_tokens"]:
         reject(
             ("overlap_tokens", "chunk_tokens"),

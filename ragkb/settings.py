@@ -135,7 +135,7 @@ class IngestSettings:
 class RetrievalSettings:
     """How chunks are found and judged."""
 
-    k: int = setting(5, "Chunks retrieved per question.", flags=("-k", "--k"))
+    k: int = setting(5, "Chunks retrieved per question (1 to 1000).", flags=("-k", "--k"))
     mode: str = setting("hybrid", "Retrieval mode.", choices=("vector", "keyword", "hybrid"))
     min_score: float = setting(
         -1.0,

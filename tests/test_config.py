@@ -237,6 +237,7 @@ def test_backend_choice_enforced_in_flag() -> None:
         ({"n_ctx": 512, "max_tokens": 512}, "max_tokens"),
         ({"n_ctx": 512, "max_tokens": 600}, "max_tokens"),
         ({"k": 0}, "k must be positive"),
+        ({"k": 1001}, "k must be at most 1000"),
         ({"top_p": 1.5}, "top_p"),
         ({"temperature": -0.1}, "temperature"),
         ({"kb": "my kb"}, "kb name"),
@@ -248,6 +249,25 @@ def test_backend_choice_enforced_in_flag() -> None:
 def test_validate_rejects_impossible_values(flags: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(flags, environ={})
+
+
+def test_an_impossible_value_names_where_it_came_from(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"n_ctx must be positive \(got -5\) \(from RAGKB_N_CTX\)"
+    ):
+        load_settings({}, environ={"RAGKB_N_CTX": "-5"})
+    config = tmp_path / "c.toml"
+    config.write_text("[retrieval]\nk = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"from file {config}"):
+        load_settings({}, config_path=config, environ={})
+    with pytest.raises(ConfigError, match=r"\(from --k\)"):
+        load_settings({"k": 10**9}, environ={})
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf"])
+def test_a_threshold_must_be_a_finite_number(raw: str) -> None:
+    with pytest.raises(ConfigError, match="RAGKB_MIN_RELEVANCE"):
+        load_settings({}, environ={"RAGKB_MIN_RELEVANCE": raw})
 
 
 def test_validate_accepts_values_at_the_edges() -> None:
