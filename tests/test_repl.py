@@ -128,6 +128,7 @@ def test_commands_change_the_loop_and_errors_do_not_end_it(
         "/mode bogus",
         "/kb missing",
         "/k many",
+        "/k 1000000000",
         "/frobnicate",
         "/help",
         "",
@@ -140,6 +141,7 @@ def test_commands_change_the_loop_and_errors_do_not_end_it(
     assert "error: /mode: bogus" in err
     assert "error: /kb: knowledge base 'missing' does not exist (known: default)" in err
     assert "error: /k:" in err
+    assert "error: /k: k must be at most 1000 (got 1000000000)" in err
     assert "unknown command /frobnicate; /help lists them" in err
     assert HELP.splitlines()[1] in err
     # The loop went on after every error and answered the question.

@@ -103,8 +103,8 @@ def _command(state: _State, line: str, out: Console, err: Console) -> bool:
         elif command == "reset":
             state.session.reset()
             err.print("conversation forgotten")
-        elif command == "k":
-            state.k = int(arg)
+        elif command == "k":  # checked as the flag is: 1 to 1000
+            state.k = state.knowledge.settings.replace(k=int(arg)).retrieval.k
             err.print(f"k = {state.k}")
         elif command == "mode":
             if arg not in ("vector", "keyword", "hybrid"):
