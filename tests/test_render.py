@@ -131,6 +131,15 @@ def test_document_text_cannot_write_escape_codes_to_a_terminal() -> None:
     assert "[red]red[/red]" in shown
 
 
+def test_a_line_break_in_a_file_name_cannot_forge_an_output_line() -> None:
+    c = console()
+    forged = hit(1, "pumps need oil", score=0.9, source="/docs/new\nline.txt  score 0.999.txt")
+    terminal.print_hits(c, "pumps", "cosine", "hybrid", Retrieval((forged,), Verdict((forged,))))
+    shown = output(c)
+    assert "/docs/new\\nline.txt  score 0.999.txt" in shown  # written as JSON writes it
+    assert not any(line.startswith("line.txt") for line in shown.splitlines())
+
+
 # -- people's output -----------------------------------------------------------------------------
 
 

@@ -15,3 +15,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def without_controls(text: str) -> str:
     """Return TEXT without control characters; newline and tab stay."""
     return _CONTROL.sub("", text)
+
+
+# A name is one line: a newline in a file name would forge an output line (a fake hit or table
+# row), so line breaks and tabs are written as JSON writes them.
+_LINE_BREAKS = str.maketrans(
+    {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def one_line(name: str) -> str:
+    """Return NAME (a path, a heading) on one line: line breaks and tabs escaped."""
+    return name.translate(_LINE_BREAKS)

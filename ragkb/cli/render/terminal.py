@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ragkb.cli.render.controls import without_controls
+from ragkb.cli.render.controls import one_line, without_controls
 from ragkb.schema import kb_info_dict
 from ragkb.types import RetryEvent, SourcesEvent, TextEvent, location
 
@@ -67,11 +67,11 @@ def safe(text: str) -> str:
 
 
 def shown_path(path: str) -> str:
-    """Return PATH relative to the working directory when it is under it."""
+    """Return PATH relative to the working directory when it is under it, on one line."""
     try:
-        return str(Path(path).relative_to(Path.cwd()))
+        return one_line(str(Path(path).relative_to(Path.cwd())))
     except ValueError:
-        return path
+        return one_line(path)
 
 
 def print_hits(console: Console, query: str, metric: str, mode: str, retrieval: Retrieval) -> None:
@@ -101,7 +101,8 @@ def _label(hit: Hit) -> str:
 
 def _where(source: str, page: int | None, section: str | None, *, ocr: bool) -> str:
     """Name a source; OCR text is marked, since it may hold misread words."""
-    return location(shown_path(source), page, section) + (" [OCR]" if ocr else "")
+    heading = one_line(section) if section else section
+    return location(shown_path(source), page, heading) + (" [OCR]" if ocr else "")
 
 
 def _preview(text: str, limit: int = 400) -> str:
@@ -123,7 +124,7 @@ def print_refusal_reason(err: Console, answer: Answer) -> None:
     err.print(f"[dim]{safe(reason)}[/dim]")
     near = answer.nearest
     if near is not None:
-        where = location(shown_path(near.source), near.page, near.heading)
+        where = _where(near.source, near.page, near.heading, ocr=False)
         err.print(
             f"[dim]nearest: {safe(where)}, score {near.score:.2f} "
             "(--no-refuse answers from it anyway)[/dim]"
