@@ -64,16 +64,18 @@ def test_a_poisoned_batch_line_spoils_only_itself(garden, tmp_path: Path, capsys
     batch = tmp_path / "q.jsonl"
     batch.write_text(
         'What do tomatoes need?\n{"id": "x", "question": \n{"id": 7}\n'
-        '{"id": "last", "question": "How much watering?"}\n',
+        '{"id": "e", "question": "  "}\n{"id": "last", "question": "How much watering?"}\n',
         encoding="utf-8",
     )
     capsys.readouterr()
     assert main(["ask", "--batch", str(batch)]) == errors.EXIT_USAGE  # the first bad line's
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["id"] for line in lines] == [1, 2, 3, "last"]
-    assert "answer" in lines[0] and "answer" in lines[3]
-    assert lines[1]["exit_code"] == lines[2]["exit_code"] == errors.EXIT_USAGE
+    # A line that fails keeps the id it gave; unreadable JSON has only its line number.
+    assert [line["id"] for line in lines] == [1, 2, 7, "e", "last"]
+    assert "answer" in lines[0] and "answer" in lines[4]
+    assert {line["exit_code"] for line in lines[1:4]} == {errors.EXIT_USAGE}
     assert "invalid JSON" in lines[1]["error"] and "question" in lines[2]["error"]
+    assert "empty question" in lines[3]["error"]  # as `ask ""` is
 
 
 class _BrokenSSE(http.server.BaseHTTPRequestHandler):

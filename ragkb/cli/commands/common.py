@@ -72,10 +72,18 @@ def _batch_lines(source: str) -> Iterator[tuple[Any, str | None, errors.RagkbErr
             except json.JSONDecodeError as exc:
                 yield number, None, errors.UsageError(f"{source}:{number}: invalid JSON ({exc})")
                 continue
-            if not isinstance(obj, dict) or "question" not in obj:
-                yield number, None, errors.UsageError(f'{source}:{number}: missing "question"')
+            if not isinstance(obj, dict):
+                yield number, None, errors.UsageError(f"{source}:{number}: not a JSON object")
                 continue
-            yield obj.get("id", number), str(obj["question"]), None
+            item_id = obj.get("id", number)  # a failed line keeps its id: scripts match on it
+            if "question" not in obj:
+                yield item_id, None, errors.UsageError(f'{source}:{number}: missing "question"')
+                continue
+            question = str(obj["question"]).strip()
+            if not question:  # as `ask ""` is
+                yield item_id, None, errors.UsageError(f"{source}:{number}: empty question")
+                continue
+            yield item_id, question, None
     finally:
         if stream is not sys.stdin:
             stream.close()
