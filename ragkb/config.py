@@ -279,8 +279,8 @@ def _name_unknown_variables(env: Mapping[str, str], flat: dict[str, Any]) -> Non
         if not variable.startswith("RAGKB_") or variable in known | _named_unknown:
             continue
         _named_unknown.add(variable)
-        close = difflib.get_close_matches(variable, sorted(known), n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        close = difflib.get_close_matches(variable, sorted(known), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
         log.warning("%s is not a ragkb setting and is ignored%s", variable, hint)
 
 

@@ -147,7 +147,7 @@ def test_a_misspelt_variable_is_named_once_not_ignored_silently(
     warned = [r.getMessage() for r in caplog.records]
     assert warned == [
         "RAGKB_MIN_RELEVENCE is not a ragkb setting and is ignored; "
-        "did you mean RAGKB_MIN_RELEVANCE?"
+        "did you mean RAGKB_MIN_RELEVANCE or RAGKB_EVIDENCE or RAGKB_MIN_SCORE?"
     ]  # once; RAGKB_HOME and RAGKB_DEBUG are known
 
 
