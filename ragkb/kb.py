@@ -296,18 +296,22 @@ class KnowledgeBase:
         return record, [c for c in chunks if page is None or c.page == page]
 
     def remove(self, paths: Sequence[str]) -> list[tuple[str, int]]:
-        """Drop files' chunks; return (path, chunks removed) for each."""
+        """Drop files' chunks, a folder's PATH standing for every stored file under it; return
+        (path, chunks removed) for each file. Nothing is dropped when one PATH holds none."""
         self._require()
         catalog = self.parts.catalog
         lock = acquire_lock(self.directory)
         try:
-            removed = []
+            keys: list[str] = []
             for raw in paths:
-                key = str(Path(raw).expanduser().resolve())
-                if catalog.file(key) is None:
+                under = catalog.paths_under(str(Path(raw).expanduser().resolve()))
+                if not under:
                     raise KnowledgeBaseNotFoundError(
                         f"{raw}: not in knowledge base '{self.name}' (see `ragkb files`)"
                     )
+                keys.extend(key for key in under if key not in keys)
+            removed = []
+            for key in keys:
                 self.parts.vectors.delete_source(key)
                 removed.append((key, catalog.forget_file(key)))
             self.parts.keywords.catch_up(catalog)

@@ -297,6 +297,27 @@ def test_files_and_remove_json(
     assert "not in knowledge base 'default'" in err
 
 
+def test_remove_a_folder_drops_every_file_under_it(
+    ingested: Path, built: Built, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (ingested / "sub").mkdir()
+    (ingested / "sub" / "pump.md").write_text("# Pump\n\nOil the pump weekly.\n", "utf-8")
+    (ingested / "sub" / "pumpkin.md").write_text("# Pumpkin\n\nSow in May.\n", "utf-8")
+    assert run(capsys, "ingest", str(ingested))[0] == EXIT_OK
+    code, removed = run_json(capsys, "remove", str(ingested / "sub"), "--json")
+    assert code == EXIT_OK
+    assert [r["path"] for r in removed["removed"]] == [
+        str(ingested / "sub" / "pump.md"),
+        str(ingested / "sub" / "pumpkin.md"),
+    ]
+    code, data = run_json(capsys, "files", "--json")
+    assert [f["path"] for f in data["files"]] == [
+        str(ingested / n) for n in ("cache.txt", "garden.md")
+    ]
+    # A folder's name is no prefix of a sibling's: "sub" does not take "subway".
+    assert run(capsys, "remove", str(ingested / "su"))[0] == EXIT_NOT_FOUND
+
+
 def test_piped_tables_keep_each_row_whole(
     ingested: Path,
     built: Built,

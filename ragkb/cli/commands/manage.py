@@ -62,7 +62,10 @@ def files(json_out: JsonOpt = False, *, settings: Settings) -> None:
 @app.command()
 @with_settings("kb")
 def remove(
-    paths: Annotated[list[str], typer.Argument(help="Files to drop from the knowledge base.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files, or folders (every stored file under them), to drop."),
+    ],
     json_out: JsonOpt = False,
     *,
     settings: Settings,
@@ -79,7 +82,8 @@ def remove(
     else:
         out = terminal.stdout_console()
         for path, n in removed:
-            out.print(f"removed {terminal.safe(terminal.shown_path(path))} ({n} chunks)")
+            chunks = "chunk" if n == 1 else "chunks"
+            out.print(f"removed {terminal.safe(terminal.shown_path(path))} ({n} {chunks})")
 
 
 @app.command()
