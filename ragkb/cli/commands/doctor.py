@@ -34,6 +34,8 @@ def doctor(json_out: JsonOpt = False, *, settings: Settings) -> None:
         elif isinstance(values, list):
             for value in values:
                 out.print(f"  {terminal.safe(str(value))}")
+            if not values:
+                out.print("  none")
         else:
             out.print(f"  {terminal.safe(str(values))}")
 
