@@ -112,7 +112,8 @@ def rank_candidates(
         ids = _rerank(query, ids[: max(k, rerank_candidates)], catalog, reranker)
     if mmr and query_vector is not None and vectors is not None and len(ids) > k:
         ids = _mmr(ids[:n], query_vector, vectors, scores.similarity, k)
-    ids = ids[: k * CANDIDATE_FACTOR]
+    # Every fused candidate is looked up, not the first k x CANDIDATE_FACTOR: copies of a file
+    # hold the same chunks, and eight copies left 3 distinct passages in the first 20.
     records = catalog.chunks_by_id(ids)
     hits = _distinct_hits(ids, records, scores, keyword_mode=mode == "keyword", k=k)
     return Ranking(hits, records, tuple(tokens), others)
