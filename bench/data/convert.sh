@@ -3,6 +3,12 @@
 # The caller sets WORK (a scratch folder holding its strip-nav.lua filter) and OUT (the docs
 # folder) before calling these: prepare_corpus does, for the corpora that share strip-nav.lua.
 
+# Where Debian 12 puts the documentation the corpora are made from.
+PYDOC=/usr/share/doc/python3-doc/html
+GITDOC=/usr/share/doc/git-doc
+SQLDOC=/usr/share/doc/sqlite3
+MANZH=/usr/share/man/zh_CN
+
 # A corpus script's start: a scratch folder WORK (removed on exit), the packages unless
 # SKIP_APT=1, an emptied docs folder OUT and the shared pandoc filter in WORK.
 prepare_corpus() {  # $1 the corpus folder, $2... the Debian packages its documents come from

@@ -22,7 +22,6 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.pdf "$OUT"/*.docx
 
 FAQ=/usr/share/doc/debian/FAQ/zh-cn
-MANZH=/usr/share/man/zh_CN
 
 # Pandoc filter: drop navigation bars, menus and tables of contents (DocBook and sqlite.org HTML).
 cat > "$WORK/strip-nav.lua" <<'LUA'

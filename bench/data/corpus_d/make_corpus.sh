@@ -18,11 +18,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 prepare_corpus "$HERE" \
     python3-doc sqlite3-doc debian-policy debian-faq-zh-cn debian-reference-zh-cn manpages-zh qpdf
 
-PYDOC=/usr/share/doc/python3-doc/html
 POLICY=/usr/share/doc/debian-policy/policy.html
 FAQ=/usr/share/doc/debian/FAQ/zh-cn
 REF=/usr/share/doc/debian-reference-common/docs
-MANZH=/usr/share/man/zh_CN
 
 # --- English ---------------------------------------------------------------------------------
 

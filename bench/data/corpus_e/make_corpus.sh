@@ -18,11 +18,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 prepare_corpus "$HERE" \
     python3-doc git-doc sqlite3-doc debian-faq-zh-cn debian-reference-zh-cn manpages-zh
 
-PYDOC=/usr/share/doc/python3-doc/html
-GITDOC=/usr/share/doc/git-doc
 FAQ=/usr/share/doc/debian/FAQ/zh-cn
 REF=/usr/share/doc/debian-reference-common/docs
-MANZH=/usr/share/man/zh_CN
 
 # Drop the tail of a Sphinx page: everything from <section id="$3"> to the close of the page's
 # top-level section (the sections after it are dropped too).

@@ -17,10 +17,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/../convert.sh"
 prepare_corpus "$HERE" python3-doc git-doc sqlite3-doc manpages-zh
 
-PYDOC=/usr/share/doc/python3-doc/html
-GITDOC=/usr/share/doc/git-doc
-MANZH=/usr/share/man/zh_CN
-
 # --- English ---------------------------------------------------------------------------------
 
 # 1. Python 3.11 "Functional Programming HOWTO" (python3-doc: howto/functional.html) -> PDF
