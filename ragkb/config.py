@@ -276,7 +276,7 @@ def _name_unknown_variables(env: Mapping[str, str], flat: dict[str, Any]) -> Non
     known |= {str(flat[name]) for name in ("api_key_env", "embedding_api_key_env")}
     known |= {str(flat["serve_token_env"])}
     for variable in sorted(env):
-        if not variable.startswith("RAGKB_") or variable in known | _named_unknown:
+        if not variable.startswith("RAGKB_") or variable in known or variable in _named_unknown:
             continue
         _named_unknown.add(variable)
         close = difflib.get_close_matches(variable, sorted(known), n=3)

@@ -302,14 +302,14 @@ class KnowledgeBase:
         catalog = self.parts.catalog
         lock = acquire_lock(self.directory)
         try:
-            keys: list[str] = []
+            keys: dict[str, None] = {}  # in order, each file once (a folder and a file in it)
             for raw in paths:
                 under = catalog.paths_under(str(Path(raw).expanduser().resolve()))
                 if not under:
                     raise KnowledgeBaseNotFoundError(
                         f"{raw}: not in knowledge base '{self.name}' (see `ragkb files`)"
                     )
-                keys.extend(key for key in under if key not in keys)
+                keys.update(dict.fromkeys(under))
             removed = []
             for key in keys:
                 self.parts.vectors.delete_source(key)

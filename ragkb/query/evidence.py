@@ -30,8 +30,8 @@ LEAD_WEIGHTS = (0.0, 1.0)
 # For the question alone, a sentence of the n-th retrieved passage also loses this x (n - 1):
 # retrieval read whole passages and its order is evidence too. Chosen on the tuning corpora
 # and corpus_b..d (the fact in the lead or the next three sentences for 196 of 269 answerable
-# questions, from 191), then checked on corpus_e..i: 162 of 236, from 148 (bench/README.md,
-# "Answers").
+# questions, from 191), then held out on corpus_e..i: the fact shown for 161 of 240, from 146
+# (bench/README.md, "The search's order in the lead line's ranking").
 SOURCE_RANK_WEIGHT = 0.05
 # An answer sentence is supported when this share of its words occurs in the passages, or a
 # passage sentence is this similar to it on the embedder's calibrated scale (bench/README.md,

@@ -178,7 +178,7 @@ def judge(
     if not hits:
         return Verdict((), "nothing in the knowledge base matches the question")
     if min_relevance and query_tokens and not any(coverage.get(h.chunk_id) for h in hits):
-        # Similarity alone carries such a question ("hello", 红烧肉怎么做): the bundled
+        # Similarity alone carries such a question ("hello", 你好): the bundled
         # embedder puts any two texts of a language close (bench/README.md, "Refusal").
         return Verdict((), "no retrieved passage holds any of the question's words")
     if mode == "keyword":
