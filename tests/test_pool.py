@@ -126,6 +126,28 @@ def test_a_parser_that_dies_is_reported_at_once_and_the_next_file_parsed(
     assert "fresh child" in text_of(results[2])
 
 
+def test_a_parser_that_dies_while_the_caller_is_busy_is_reported_in_its_turn(
+    monkeypatch: pytest.MonkeyPatch, make_text_file: Callable[..., Path]
+) -> None:
+    # The caller embeds the first file while the child goes on to the second and dies: the
+    # next file is then handed to a pool that is already broken (CI once failed on this race).
+    monkeypatch.setattr(pool_module, "_parse", parse_or_hang)
+    files = [
+        make_text_file("before.txt", "Parsed before the crash."),
+        make_text_file("crash.txt", "This one kills its parser."),
+        make_text_file("after.txt", "Parsed by a fresh child."),
+        make_text_file("last.txt", "Parsed last."),
+    ]
+    results = []
+    with ParsePool(timeout_s=60) as pool:
+        for result in pool.parse_all((str(f), f.name) for f in files):
+            results.append(result)
+            time.sleep(3)  # long enough for the child to be dead before the next submit
+    assert [r.display_path for r in results] == [f.name for f in files]
+    assert [r.reason for r in results] == [None, pool_module.CRASHED, None, None]
+    assert "fresh child" in text_of(results[2])
+
+
 @pytest.mark.slow
 def test_ocr_pages_are_reported_and_each_gets_its_own_time_limit(tmp_path: Path) -> None:
     from test_ocr import SAMPLES, image_pdf, scan_pages

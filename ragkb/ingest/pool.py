@@ -162,8 +162,17 @@ class ParsePool:
         pending: deque[tuple[str, str, Future[_Parsed]]] = deque()
         while todo or pending:
             while todo and len(pending) < _LOOKAHEAD:
-                path, shown = todo.popleft()
-                job = self._pool().submit(_parse, path, shown, self._ocr)
+                path, shown = todo[0]
+                try:
+                    job = self._pool().submit(_parse, path, shown, self._ocr)
+                except BrokenProcessPool:
+                    # The child died on a file already queued (its wait below reports it),
+                    # or between files, with nothing queued: then start a fresh one now.
+                    if pending:
+                        break
+                    self.close()
+                    continue
+                todo.popleft()
                 pending.append((path, shown, job))
             path, shown, job = pending.popleft()
             try:
