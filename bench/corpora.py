@@ -11,7 +11,9 @@ corpus_f, written the same way the same day, was held back from every choice mad
 corpus_g arrived after the last change of that day and was run once, on the final code.
 corpus_h (2026-12-07, a later stop) was written the same way and first run on that stop's final
 code. corpus_i (the stop after) was written the same way and first run after that stop's one
-refusal change (the who-question kind), before anything else was chosen.
+refusal change (the who-question kind), before anything else was chosen. corpus_j (a later
+stop) was written the same way and first run on that stop's first commit, before any change to
+retrieval, refusal or answers.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     "corpus_g": (DATA / "corpus_g" / "docs", [DATA / "corpus_g" / "gold.jsonl"]),
     "corpus_h": (DATA / "corpus_h" / "docs", [DATA / "corpus_h" / "gold.jsonl"]),
     "corpus_i": (DATA / "corpus_i" / "docs", [DATA / "corpus_i" / "gold.jsonl"]),
+    "corpus_j": (DATA / "corpus_j" / "docs", [DATA / "corpus_j" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).
