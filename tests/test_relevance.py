@@ -250,6 +250,15 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("Which version added the workers?", "collector 8 starts workers.", False),
         # A version at the start of a line is a value, not a list number.
         ("Which version added the workers?", "3.16 added the workers.", False),
+        # Nor is a numbered question's "(9)", a page footer's timestamp or a Chinese ordinal.
+        ("How many workers does the collector start?", "(9) The collector starts workers.", True),
+        (
+            "Which version added the workers?",
+            "The collector starts workers. Last updated 2024-05-31 00:35:55 UTC",
+            True,
+        ),
+        ("收集器默认启动多少个工作进程？", "收集器在第 2 步启动工作进程。", True),
+        ("收集器默认启动多少个工作进程？", "收集器启动 2 个工作进程。", False),
         # A Chinese numeral counts before a measure word, not inside a word.
         ("收集器默认启动几个工作进程？", "收集器默认启动三个工作进程。", False),
         ("收集器默认启动几个工作进程？", "第三方收集器会启动工作进程。", True),
@@ -284,6 +293,8 @@ def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None
         ("Which ports does sshd use?", True),
         ("What is the maximum nesting depth bash allows?", True),
         ("rsync 守护进程默认监听哪个端口？", True),
+        ("这个标志是从哪个 Linux 内核版本开始支持的？", True),  # the product named between
+        ("哪个命令可以查看版本？", False),  # asks for a command
         ("Debian 12 什么时候发布的？", True),
         # Asking for something else, though a value word is in the question:
         ("Which type does this version of the collector not handle?", False),

@@ -26,8 +26,8 @@ KEYWORD_MODE_MIN_COVERAGE = 0.25
 # alone it is part of a word (第三方, 两者). 一 and "one" are left out: "一个"/"one of" are
 # everywhere, so counting them would let almost every near miss through.
 _NUMBER = re.compile(
-    r"\d+(?:\.\d+)*"
-    r"|[二两三四五六七八九十百千万亿]+(?=[个种次年天条位项秒分时行倍月周日号台块层级名份字岁轮遍"
+    r"(?<!第)(?<!第 )\d+(?:\.\d+)*"  # 第 2 步 is an ordinal, no quantity
+    r"|(?<!第)[二两三四五六七八九十百千万亿]+(?=[个种次年天条位项秒分时行倍月周日号台块层级名份字岁轮遍"
     r"张本篇段句组批页章节帧步点度元米克升人件片根套场回期届代])"
     r"|[二两三四五六七八九十百千万亿]{2,}"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred"
@@ -49,6 +49,14 @@ _ASKED_NOUN = (
     r"|shipped|supports?|requires?)\b)"
 )
 _DIGITS = re.compile(r"\d+(?:\.\d+)*")
+# A version: digits, but not a timestamp's ("Last updated 2024-05-31 00:35:55", a page's
+# footer, is no release).
+_VERSION = re.compile(
+    r"(?<![\d.:])(?<!\d{4}-)(?<!\d{4}-\d\d-)(?!(?:1[89]|20)\d\d-\d\d-\d\d)\d+(?:\.\d+)*"
+    r"(?![\d.]*:\d)"
+)
+# Between 哪个 and the noun a Chinese question may name the product: 哪个 Linux 内核版本.
+_ZH_WHICH = r"哪[个一]?\s*(?:[A-Za-z][\w.+-]*\s*|内核\s*|系统\s*|软件\s*){{0,3}}{}"
 # Who someone is: a personal name (two capitalised words, "Larry Hastings", "A.M. Kuchling"),
 # an e-mail address, or a Chinese credits line (作者 / 译者 / 由 某某 编写).
 _PERSON = re.compile(
@@ -59,12 +67,18 @@ _PERSON = re.compile(
 _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
         re.compile(
-            _ASKED_NOUN.format("(?:version|release)s?") + r"|哪个版本|哪一?版|什么版本", re.I
+            _ASKED_NOUN.format("(?:version|release)s?")
+            + "|"
+            + _ZH_WHICH.format("版本")
+            + r"|哪一?版|什么版本",
+            re.I,
         ),
-        _DIGITS,  # "SSH 2", "Python 3", "3.16.0"
+        _VERSION,  # "SSH 2", "Python 3", "3.16.0"
     ),
     (
-        re.compile(_ASKED_NOUN.format("ports?") + r"|哪个端口|什么端口", re.I),
+        re.compile(
+            _ASKED_NOUN.format("ports?") + "|" + _ZH_WHICH.format("端口") + "|什么端口", re.I
+        ),
         re.compile(r"(?<![\d.])\d{2,5}(?![\d.]*\d)"),
     ),
     (
@@ -105,9 +119,9 @@ _ASKED_VALUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
         _PERSON,
     ),
 )
-# A list item's or a section's number at the start of a line ("2. ", "10.weekday", "9.4.8.")
-# is no value; a version at the start of a line ("3.16 added ...") is one.
-_LINE_NUMBER = re.compile(r"(?m)^[ \t]*\d+(?:\.\d+)*\.(?!\d)")
+# A list item's or a section's number at the start of a line ("2. ", "10.weekday", "9.4.8.",
+# "(9) ", "3) ") is no value; a version at the start of a line ("3.16 added ...") is one.
+_LINE_NUMBER = re.compile(r"(?m)^[ \t]*(?:\d+(?:\.\d+)*\.(?!\d)|\(\d+\)|\d+\))")
 # A manual page's section ("journalctl(1)", "sshd(8)", "ssl(3ssl)") is no value either.
 _MAN_SECTION = re.compile(r"(?<=[\w.+-])\([1-9][a-z]{0,6}\)")
 # How many of the best-ranked sentences are read, each with the sentence after it; one that
