@@ -136,3 +136,25 @@ def test_reset_forgets_the_conversation() -> None:
     assert session.history == []
     assert session.last_query is None
     assert session.standalone_query("How fast is it?") == "How fast is it?"
+
+
+def test_a_short_question_that_finds_its_own_answer_stands_alone() -> None:
+    session = session_after_first_turn()
+    tried: list[str] = []
+
+    def stands_alone(question: str) -> bool:
+        tried.append(question)
+        return question == "What is HNSW?"
+
+    def rewrite(history: list[Turn], question: str) -> str:
+        return "junk"
+
+    assert session.standalone_query("What is HNSW?", rewrite, stands_alone=stands_alone) == (
+        "What is HNSW?"
+    )
+    assert session.standalone_query("Why?", rewrite, stands_alone=stands_alone) == f"{FIRST} Why?"
+    # A word that points back makes it a follow-up, whatever it finds alone.
+    assert session.standalone_query("How fast is it?", rewrite, stands_alone=stands_alone) == (
+        f"{FIRST} How fast is it?"
+    )
+    assert tried == ["What is HNSW?", "Why?"]

@@ -497,6 +497,29 @@ def test_chat_follow_up_is_rewritten_and_history_grows(docs: Path) -> None:
     _assert_exact_quotes(second)
 
 
+def test_chat_takes_a_short_question_on_a_new_subject_as_it_is(docs: Path) -> None:
+    # Two words and no word pointing back: once a follow-up by length alone, it was merged
+    # with the cache question and answered about the cache (a new-user trial: "What is HNSW?").
+    kb = _kb(replies=["The cache holds parsed pages [1].", "Prune them weekly [1]."])
+    kb.ingest([str(docs)])
+    session = ChatSession()
+    kb.ask(CACHE_QUESTION, session=session)
+    second = kb.ask("Tomatoes watering?", session=session)
+    assert second.standalone_query == "Tomatoes watering?"
+    assert not second.refused
+    assert second.sources[0].source.endswith("garden.md")
+    assert len(_generator(kb).calls) == 2  # no rewrite was asked for
+
+
+def test_chat_still_reads_a_bare_why_as_a_follow_up(docs: Path) -> None:
+    kb = _kb(replies=["The cache holds parsed pages [1].", "junk rewrite", "Because [1]."])
+    kb.ingest([str(docs)])
+    session = ChatSession()
+    kb.ask(CACHE_QUESTION, session=session)
+    second = kb.ask("Why?", session=session)
+    assert second.standalone_query == f"{CACHE_QUESTION} Why?"
+
+
 # -- the fakes themselves -----------------------------------------------------------------------
 
 

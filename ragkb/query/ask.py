@@ -134,11 +134,19 @@ def ask_stream(
     """
     started = time.monotonic()
     query = question
+    alone: dict[str, Retrieval] = {}  # a short question tried on its own, kept if it stands
+
+    def stands_alone(q: str) -> bool:
+        alone[q] = retrieve(q, q)
+        return bool(alone[q].relevant)
+
     if session is not None:
         query = session.standalone_query(
-            question, lambda history, q: rewrite(history, q, parts=parts, options=options)
+            question,
+            lambda history, q: rewrite(history, q, parts=parts, options=options),
+            stands_alone=stands_alone,
         )
-    retrieval = retrieve(query, question)
+    retrieval = alone.get(query) or retrieve(query, question)
     timings = {"retrieve": time.monotonic() - started}
     usable = retrieval.relevant or (() if options.refuse else retrieval.hits)
     if usable and options.refuse and options.answer_check == "model":

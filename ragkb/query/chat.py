@@ -34,14 +34,24 @@ class ChatSession:
     history: list[Turn] = field(default_factory=list)
     last_query: str | None = None
 
-    def standalone_query(self, question: str, rewrite: Rewrite | None = None) -> str:
+    def standalone_query(
+        self,
+        question: str,
+        rewrite: Rewrite | None = None,
+        *,
+        stands_alone: Callable[[str], bool] | None = None,
+    ) -> str:
         """Return a retrieval query for QUESTION that stands on its own.
 
         A follow-up is rewritten by the model when it can; the rewrite is kept only if it
         still names something from the previous question, else the previous query is
-        prepended, so retrieval never loses the subject.
+        prepended, so retrieval never loses the subject. A short question with no word that
+        points back may name a new subject of its own ("What is HNSW?", 向量检索是什么？):
+        when STANDS_ALONE says it finds an answer by itself, it is taken as it is.
         """
         if not self.history or not is_follow_up(question):
+            return question
+        if stands_alone is not None and not _FOLLOW_UP.search(question) and stands_alone(question):
             return question
         previous = self.last_query or self.history[-1].question
         if rewrite is not None:
