@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import statistics
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.errors import ConfigError, RagkbError
+from ragkb.errors import ConfigError, RagkbError, UsageError
 from ragkb.language import language_of
 from ragkb.query.evidence import cited_numbers
 from ragkb.query.relevance import effective_calibration
@@ -37,38 +38,81 @@ class GoldQuestion:
     near_miss: bool = False  # absent, though the documents discuss its topic at length
 
 
+# The fields of a gold line (README.md, "Evaluating"); any other is a mistake worth naming: a
+# misspelt "sources" or "absent" would silently make every question answerable and sourceless.
+GOLD_FIELDS = (
+    "id",
+    "question",
+    "lang",
+    "source",
+    "page",
+    "answer_any",
+    "unanswerable",
+    "near_miss",
+    "kind",
+)
+
+
 def read_gold(path: Path) -> list[GoldQuestion]:
-    """Read a gold JSONL file."""
+    """Read a gold JSONL file; a line that is not a valid gold question is a UsageError."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read gold file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     out = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-            question = str(obj["question"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f'{path}:{number}: expected a JSON object with "question"') from exc
-        source = obj.get("source")
-        sources = tuple(source) if isinstance(source, list) else (source,) if source else ()
-        out.append(
-            GoldQuestion(
-                id=str(obj.get("id", number)),
-                question=question,
-                lang=obj.get("lang") or language_of(question),
-                sources=tuple(Path(s).name for s in sources),
-                # A page only makes sense for a single-document question.
-                page=obj.get("page") if len(sources) == 1 else None,
-                answer_any=tuple(obj.get("answer_any") or ()),
-                unanswerable=bool(obj.get("unanswerable", False)),
-                kind=obj.get("kind"),
-                near_miss=bool(obj.get("near_miss", False)),
-            )
-        )
+            out.append(_gold_question(json.loads(line), number))
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        except ValueError as exc:
+            raise UsageError(f"{path}:{number}: {exc}") from exc
     return out
+
+
+def _gold_question(obj: Any, number: int) -> GoldQuestion:
+    """Return the gold question of one parsed line; ValueError says what is wrong with it."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+        raise ValueError('expected a JSON object with a "question" string')
+    for key in obj:
+        if key not in GOLD_FIELDS:
+            close = difflib.get_close_matches(key, GOLD_FIELDS, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise ValueError(
+                f'unknown field "{key}"{hint}; a gold line has {", ".join(GOLD_FIELDS)}'
+            )
+    source = obj.get("source")
+    sources = tuple(source) if isinstance(source, list) else (source,) if source else ()
+    if not all(isinstance(s, str) and s for s in sources):
+        raise ValueError('"source" must be a file name or a list of file names')
+    unanswerable = obj.get("unanswerable", False)
+    if not isinstance(unanswerable, bool):
+        raise ValueError('"unanswerable" must be true or false')
+    if not unanswerable and not sources:
+        raise ValueError('an answerable question needs "source" (or "unanswerable": true)')
+    page = obj.get("page")
+    if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+        raise ValueError('"page" must be a page number from 1')
+    answer_any = obj.get("answer_any") or []
+    if not isinstance(answer_any, list) or not all(isinstance(a, str) for a in answer_any):
+        raise ValueError('"answer_any" must be a list of strings')
+    question = obj["question"]
+    return GoldQuestion(
+        id=str(obj.get("id", number)),
+        question=question,
+        lang=obj.get("lang") or language_of(question),
+        sources=tuple(Path(s).name for s in sources),
+        # A page only makes sense for a single-document question.
+        page=page if len(sources) == 1 else None,
+        answer_any=tuple(answer_any),
+        unanswerable=unanswerable,
+        kind=obj.get("kind"),
+        near_miss=bool(obj.get("near_miss", False)),
+    )
 
 
 def normalise(text: str) -> str:

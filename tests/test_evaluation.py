@@ -37,7 +37,39 @@ def test_read_gold_single_multi_and_absent(tmp_path: Path) -> None:
 
 def test_read_gold_rejects_a_line_without_question(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=":2:"):
-        read_gold(_gold(tmp_path, {"question": "ok"}, {"id": "x"}))
+        read_gold(_gold(tmp_path, {"question": "ok", "source": "a.pdf"}, {"id": "x"}))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # A natural guess at the format (a new-user trial): silently, every question was
+        # answerable with no source, and the figures were wrong without a word.
+        (
+            {"question": "q", "sources": ["a.pdf"]},
+            'unknown field "sources" (did you mean "source"?)',
+        ),
+        ({"question": "q", "absent": True}, 'unknown field "absent"'),
+        ({"question": "q"}, 'an answerable question needs "source"'),
+        ({"question": "q", "source": "a.pdf", "page": "3"}, '"page" must be a page number'),
+        ({"question": "q", "source": "a.pdf", "answer_any": "x"}, '"answer_any" must be a list'),
+        ({"question": "q", "unanswerable": "yes"}, '"unanswerable" must be true or false'),
+        ({"question": "q", "source": 7}, '"source" must be a file name'),
+    ],
+)
+def test_read_gold_names_what_is_wrong_with_a_line(
+    tmp_path: Path, line: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=":1: ") as caught:
+        read_gold(_gold(tmp_path, line))
+    assert message in str(caught.value)
+
+
+def test_read_gold_reports_a_line_that_is_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"question": "q", "source": "a.pdf"}\n{not json\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"gold.jsonl:2: not JSON"):
+        read_gold(path)
 
 
 def test_ranks_single_source_respects_the_page(tmp_path: Path) -> None:
