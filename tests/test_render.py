@@ -413,3 +413,23 @@ def test_log_lines_carry_no_control_characters() -> None:
         "ragkb", logging.WARNING, "", 0, "skipped %s", ("a\x1b]52;c;x\x07",), None
     )
     assert _LogFormatter().format(record) == "warning: skipped a]52;c;x"
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_but_not_under_no_color(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ragkb.cli.render.progress import IngestProgress
+    from ragkb.types import ProgressEvent
+
+    def drawn(console: Console) -> str:
+        with IngestProgress(console, enabled=True) as update:
+            if update is not None:
+                update(ProgressEvent(stage="embed", files_done=1, files_total=2, chunks_done=3))
+        return console.file.getvalue()
+
+    colour = Console(file=io.StringIO(), force_terminal=True, color_system="standard")
+    assert "\x1b[" in drawn(colour)  # the bar itself (and the check below can fail)
+    # NO_COLOR on a terminal (a new-user trial saw ESC[2K, ESC[1A, ESC[?25l from the bar).
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = Console(file=io.StringIO(), force_terminal=True, color_system=terminal._color_system())
+    assert drawn(plain) == ""

@@ -29,7 +29,9 @@ class IngestProgress:
     """A context manager yielding the callback for `KnowledgeBase.ingest`, or None."""
 
     def __init__(self, console: Console, *, enabled: bool) -> None:
-        self._enabled = enabled and console.is_terminal
+        # A live bar moves the cursor: not under NO_COLOR (no escape code at all) or on a
+        # terminal that has no colour system (TERM=dumb).
+        self._enabled = enabled and console.is_terminal and console.color_system is not None
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
