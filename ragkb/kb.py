@@ -335,6 +335,11 @@ class KnowledgeBase:
         from ragkb import __version__
 
         self._require()
+        # A typo in the folder must not make folders: the archive goes into an existing one.
+        if not target.parent.is_dir():
+            raise UsageError(f"{target.parent}: no such folder to write the archive into")
+        if target.is_dir():
+            raise UsageError(f"{target}: is a folder; name the archive file to write")
         lock = acquire_lock(self.directory)
         try:
             self.parts.keywords.catch_up(self.parts.catalog)  # the index holds every chunk

@@ -87,3 +87,15 @@ def test_an_existing_name_and_a_hostile_archive_are_refused(
         import_archive(settings, hostile)
     assert not (tmp_path / "escaped.txt").exists()
     assert not any((tmp_path / "home" / "kbs").iterdir())
+
+
+def test_export_into_a_missing_folder_or_onto_a_folder_is_refused_and_makes_nothing(
+    exported: tuple[KnowledgeBase, Path], tmp_path: Path
+) -> None:
+    kb, _ = exported
+    missing = tmp_path / "typo" / "deeper"
+    with pytest.raises(UsageError, match="no such folder"):
+        kb.export(missing / "kb.tar.gz")
+    assert not (tmp_path / "typo").exists()  # a new-user trial found the folders made
+    with pytest.raises(UsageError, match="is a folder"):
+        kb.export(tmp_path)
