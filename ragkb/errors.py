@@ -15,6 +15,7 @@ EXIT_REFUSED = 8
 EXIT_MODEL = 9
 EXIT_STORAGE = 10
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
 
 
 class RagkbError(Exception):

@@ -220,3 +220,31 @@ def test_a_killed_ingest_leaves_no_parser_process_behind(tmp_path: Path) -> None
     ingest.wait()
     _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [c.cmdline() for c in alive]
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "said"),
+    [
+        (signal.SIGINT, errors.EXIT_INTERRUPTED, "interrupted"),
+        (signal.SIGTERM, errors.EXIT_TERMINATED, "terminated"),
+    ],
+)
+def test_an_interrupted_or_terminated_ingest_says_so_and_cleans_up(
+    tmp_path: Path, sent: signal.Signals, code: int, said: str
+) -> None:
+    # A new-user trial: Ctrl-C ended an ingest without a word (typer turns it into a silent
+    # exit 130), and SIGTERM left "leaked semaphore objects" behind from the parse pool.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(60):  # about half a minute of embedding here: the signal lands in it
+        _write(docs, f"{TOPICS[n % len(TOPICS)]}{n}")
+    ingest = _ragkb("ingest", str(docs), env={**os.environ, "RAGKB_BATCH_CHUNKS": "4"})
+    time.sleep(6)  # the models are loaded, the parse pool is running
+    assert ingest.poll() is None, "the ingest finished before the signal"
+    ingest.send_signal(sent)
+    _, err = ingest.communicate(timeout=60)
+    assert ingest.returncode == code, err.decode()
+    assert err.decode().strip().splitlines()[-1] == said
+    assert b"leaked" not in err and b"Traceback" not in err
+    repaired = KnowledgeBase(load_settings({})).repair()
+    assert (repaired.orphan_vectors, repaired.missing_vectors) == (0, 0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import sys
+import threading
 from typing import Any
 
 import typer
@@ -25,12 +27,39 @@ from ragkb.cli.render.logs import configure_logging
 _COMMAND_MODULES = (ask, config, doctor, ingest, manage, search, serve, watch)
 
 
+class _Terminated(SystemExit):
+    """SIGTERM, raised where the program is so that its cleanup runs (a parse pool's child
+    and its semaphores go with it) before it exits with EXIT_TERMINATED."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated(errors.EXIT_TERMINATED)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and map every failure to its documented exit code, in one place."""
     configure_logging()
+    # `serve` and `watch` set their own; a caller's (a test's) is put back at the end.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         result = app(args=argv, prog_name="ragkb", standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
+        code = int(result) if isinstance(result, int) else 0
+        if code == errors.EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent Exit(130)
+            _stderr().print("interrupted")
+        return code
+    except _Terminated:
+        _stderr().print("terminated")
+        return errors.EXIT_TERMINATED
     except errors.RagkbError as exc:
         _report_error(exc)
         return exc.exit_code
