@@ -22,6 +22,7 @@ from ragkb.errors import (
     EXIT_OK,
     EXIT_PARTIAL_INGEST,
     EXIT_REFUSED,
+    EXIT_STORAGE,
     EXIT_USAGE,
 )
 from ragkb.ingest.documents.reasons import EMPTY
@@ -126,7 +127,7 @@ def test_ingest_dry_run_json(built: Built, docs: Path, capsys: pytest.CaptureFix
     assert data["dry_run"] is True
     assert data["counts"]["added"] == 2
     code, listed = run_json(capsys, "list", "--json")
-    assert listed == {"knowledge_bases": []}
+    assert listed == {"knowledge_bases": [], "skipped": []}
 
 
 def test_ingest_with_a_bad_file_exits_5_and_names_it(
@@ -253,7 +254,7 @@ def test_reset_yes_then_list_shows_none(ingested: Path, capsys: pytest.CaptureFi
     assert data == {"kb": "default", "deleted": True}
     code, listed = run_json(capsys, "list", "--json")
     assert code == EXIT_OK
-    assert listed == {"knowledge_bases": []}
+    assert listed == {"knowledge_bases": [], "skipped": []}
     code, _, _ = run(capsys, "stats", "--json")
     assert code == EXIT_NOT_FOUND
 
@@ -271,7 +272,7 @@ def test_stats_and_list_json(ingested: Path, capsys: pytest.CaptureFixture[str])
     assert data["size_bytes"] > 0
     assert data["fingerprint"]["dimension"] == 64
     code, listed = run_json(capsys, "list", "--json")
-    assert listed == {"knowledge_bases": [data]}
+    assert listed == {"knowledge_bases": [data], "skipped": []}
 
 
 def test_files_and_remove_json(
@@ -423,3 +424,25 @@ def test_ask_prints_the_lead_line_then_the_answer_then_flags_unsupported_sentenc
     assert data["language_match"] is True and data["language_retry"] is False
     code, out, _ = run(capsys, "ask", ANSWERABLE, "--answer-style", "generative")
     assert "“" not in out.split(REPLY)[0]
+
+
+def test_list_names_a_knowledge_base_it_cannot_read_instead_of_saying_there_is_none(
+    ingested: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A new-user trial's read-only home: every catalog failed to open and `list` said "No
+    # knowledge bases yet" with exit 0. A damaged catalog fails the same way, without root.
+    from ragkb.config import load_settings
+    from ragkb.index.catalog import CATALOG_FILE, kb_dir
+
+    catalog = kb_dir(load_settings({}).home, "default") / CATALOG_FILE
+    for journal in catalog.parent.glob(f"{CATALOG_FILE}-*"):  # its WAL would still be read
+        journal.unlink()
+    catalog.write_bytes(b"not a database" * 100)
+    code, out, err = run(capsys, "list")
+    assert code == EXIT_STORAGE
+    assert "No knowledge bases yet" not in out
+    assert "skipped default" in err and "no knowledge base could be read (1 skipped)" in err
+    code, listed = run_json(capsys, "list", "--json")
+    assert code == EXIT_STORAGE
+    assert listed["knowledge_bases"] == []
+    assert [s["name"] for s in listed["skipped"]] == ["default"]

@@ -73,15 +73,31 @@ def kb_files(settings: Settings) -> list[FileRecord]:
     return Catalog(require_kb(settings.home, settings.store.kb)).files()
 
 
-def list_knowledge_bases(settings: Settings) -> list[KnowledgeBaseInfo]:
-    """Return info on every knowledge base under the data home."""
-    out = []
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """The knowledge bases under a data home, and those that could not be read, with why."""
+
+    infos: list[KnowledgeBaseInfo]
+    skipped: list[tuple[str, str]]
+
+
+def survey_knowledge_bases(settings: Settings) -> Inventory:
+    """Return info on every knowledge base under the data home, and the names of those that
+    could not be read (a read-only home, a damaged catalog, a name no longer valid)."""
+    infos: list[KnowledgeBaseInfo] = []
+    skipped: list[tuple[str, str]] = []
     for name in list_kb_names(settings.home):
         try:
-            out.append(kb_info(settings.replace(kb=name)))
-        except RagkbError as exc:  # e.g. a folder whose name is no longer a valid kb name
+            infos.append(kb_info(settings.replace(kb=name)))
+        except RagkbError as exc:
             log.warning("skipped %s: %s", name, exc)
-    return out
+            skipped.append((name, str(exc)))
+    return Inventory(infos, skipped)
+
+
+def list_knowledge_bases(settings: Settings) -> list[KnowledgeBaseInfo]:
+    """Return info on every knowledge base under the data home that can be read."""
+    return survey_knowledge_bases(settings).infos
 
 
 def _folder_size(path: Path) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragkb import __version__, schema
 from ragkb.errors import UsageError
-from ragkb.index.inventory import list_knowledge_bases
+from ragkb.index.inventory import survey_knowledge_bases
 from ragkb.kb import DoneEvent, KnowledgeBase, SourcesEvent, TextEvent, parse_filter
 from ragkb.settings import FIELDS_BY_NAME
 
@@ -97,8 +97,11 @@ class Service:
 
     def list_kbs(self) -> dict[str, Any]:
         """Return `ragkb list --json`."""
-        infos = list_knowledge_bases(self._settings)
-        return {"knowledge_bases": [schema.kb_info_dict(i) for i in infos]}
+        found = survey_knowledge_bases(self._settings)
+        return {
+            "knowledge_bases": [schema.kb_info_dict(i) for i in found.infos],
+            "skipped": [{"name": name, "reason": why} for name, why in found.skipped],
+        }
 
     def search(
         self,

@@ -20,13 +20,20 @@ from ragkb.config import Settings
 def list_(json_out: JsonOpt = False, *, settings: Settings) -> None:
     """List knowledge bases with their metric, files, chunks and size."""
     from ragkb.cli.render import schema, terminal
-    from ragkb.index.inventory import list_knowledge_bases
+    from ragkb.index.inventory import survey_knowledge_bases
 
-    infos = list_knowledge_bases(settings)
+    found = survey_knowledge_bases(settings)
     if json_out:
-        schema.write_json({"knowledge_bases": [schema.kb_info_dict(i) for i in infos]})
+        schema.write_json(
+            {
+                "knowledge_bases": [schema.kb_info_dict(i) for i in found.infos],
+                "skipped": [{"name": name, "reason": why} for name, why in found.skipped],
+            }
+        )
     else:
-        terminal.print_kb_list(terminal.stdout_console(), infos)
+        terminal.print_kb_list(terminal.stdout_console(), found.infos, skipped=len(found.skipped))
+    if found.skipped and not found.infos:  # nothing to show: not a success
+        raise errors.StorageError(f"no knowledge base could be read ({len(found.skipped)} skipped)")
 
 
 @app.command()

@@ -311,8 +311,10 @@ def print_repair(console: Console, report: RepairReport) -> None:
             )
 
 
-def print_kb_list(console: Console, infos: Iterable[KnowledgeBaseInfo]) -> None:
-    """Print the knowledge bases as a table."""
+def print_kb_list(
+    console: Console, infos: Iterable[KnowledgeBaseInfo], *, skipped: int = 0
+) -> None:
+    """Print the knowledge bases as a table; SKIPPED could not be read (warned about)."""
     table = Table()
     for col in ("name", "metric", "files", "chunks", "size"):
         table.add_column(col, justify="right" if col in ("files", "chunks", "size") else "left")
@@ -328,7 +330,7 @@ def print_kb_list(console: Console, infos: Iterable[KnowledgeBaseInfo]) -> None:
         rows += 1
     if rows:
         console.print(table)
-    else:
+    elif not skipped:
         console.print("No knowledge bases yet: create one with `ragkb ingest PATH`.")
 
 
