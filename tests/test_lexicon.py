@@ -88,3 +88,23 @@ def test_a_relative_cache_folder_works(
     monkeypatch.chdir(tmp_path)
     assert "log" in Lexicon(lexicon.path, cache=Path("cache")).translations("日志")
     assert list((tmp_path / "cache").glob("lexicon-*.sqlite3"))
+
+
+def test_the_cache_is_named_by_content_and_stale_files_go(lexicon: Lexicon, tmp_path: Path) -> None:
+    # Named by the file time, each new virtualenv wrote an 11 MB copy, never removed.
+    stale = [
+        tmp_path / "lexicon-3-3817593-1796610548.sqlite3",  # an earlier format
+        tmp_path / "lexicon-4-3817593-1796614371.sqlite3",  # named by size and time
+    ]
+    other = tmp_path / "lexicon-4-0123456789abcdef.sqlite3"  # another install's dictionary
+    for path in (*stale, other):
+        path.write_bytes(b"old")
+    copy = tmp_path / "dictionary" / lexicon.path.name
+    copy.parent.mkdir()
+    copy.write_bytes(lexicon.path.read_bytes())
+    os.utime(copy, (1, 1))  # another install: same content, another file time
+    Lexicon(lexicon.path, cache=tmp_path).prepare()
+    Lexicon(copy, cache=tmp_path).prepare()
+    kept = sorted(p.name for p in tmp_path.glob("lexicon-*.sqlite3"))
+    assert len(kept) == 2 and other.name in kept  # one file for both, and the other's
+    assert not any(path.exists() for path in stale)

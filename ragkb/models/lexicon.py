@@ -13,6 +13,7 @@ in memory, once per process.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import os
 import re
@@ -110,14 +111,13 @@ class Lexicon:
 
     def _open(self) -> None:
         """Open the cached tables, building them first if need be; else parse into memory."""
-        stat = self.path.stat()
-        name = f"lexicon-{FORMAT}-{stat.st_size}-{int(stat.st_mtime)}.sqlite3"
-        kept = None if self.cache is None else self.cache.resolve() / name
+        kept = None if self.cache is None else self.cache.resolve() / _cache_name(self.path)
         parsed: Tables | None = None
         if kept is not None and not kept.is_file():
             parsed = _parse(self.path)
             try:
                 _write_tables(kept, parsed)
+                _remove_stale(kept)
             except (OSError, sqlite3.Error) as exc:  # a read-only cache costs time, not results
                 log.info("lexicon cache %s not written (%s): parsing in memory", kept, exc)
         if kept is not None and kept.is_file():
@@ -183,6 +183,23 @@ def _most_frequent(headwords: set[str]) -> list[str]:
     """Return the MAX_HEADWORDS most frequent of HEADWORDS (jieba's dictionary counts)."""
     ranked = sorted(headwords, key=lambda h: (-word_frequency(h), h))
     return ranked[:MAX_HEADWORDS]
+
+
+def _cache_name(dictionary: Path) -> str:
+    """Name the cached tables by FORMAT and the dictionary's content: every virtualenv that
+    installs the same dictionary (with a new file time) shares one file (a new-user trial
+    found 16 copies, 180 MB, named by the time)."""
+    digest = hashlib.sha256(dictionary.read_bytes()).hexdigest()[:16]
+    return f"lexicon-{FORMAT}-{digest}.sqlite3"
+
+
+def _remove_stale(kept: Path) -> None:
+    """Delete the cache files of an earlier FORMAT, and those named the old way (by size
+    and file time); another dictionary's file of this FORMAT stays (another install uses it)."""
+    current = re.compile(rf"lexicon-{FORMAT}-[0-9a-f]{{16}}\.sqlite3")
+    for path in kept.parent.glob("lexicon-*.sqlite3"):
+        if not current.fullmatch(path.name):
+            path.unlink(missing_ok=True)
 
 
 def _write_tables(path: Path, tables: Tables) -> None:
