@@ -10,7 +10,7 @@ from fakes import make_fake_parts
 from ragkb.config import load_settings
 from ragkb.ingest import discover as discover_module
 from ragkb.ingest.discover import discover
-from ragkb.ingest.documents.reasons import UNREADABLE_FOLDER
+from ragkb.ingest.documents.reasons import BROKEN_LINK, NOT_FOUND, UNREADABLE_FOLDER
 from ragkb.kb import KnowledgeBase
 
 if TYPE_CHECKING:
@@ -69,3 +69,26 @@ def test_files_of_an_unlistable_folder_are_not_pruned(monkeypatch, tmp_path: Pat
     monkeypatch.undo()
     inner.unlink()  # a file really gone is still pruned
     assert kb.ingest([str(tmp_path / "docs")]).removed == (str(inner),)
+
+
+def test_broken_links_are_named_as_given_and_reported_in_a_folder(tmp_path: Path) -> None:
+    # A new-user trial: a dangling link was reported by its target ("/nonexistent: not
+    # found"), a named loop of links was an internal error, and one in a folder said nothing.
+    top, _ = _tree(tmp_path / "docs")
+    dangling = tmp_path / "docs" / "dangling.md"
+    dangling.symlink_to(tmp_path / "nowhere.md")
+    loop = tmp_path / "docs" / "loop.md"
+    loop.symlink_to(loop)
+    (tmp_path / "docs" / "loop.bin").symlink_to(tmp_path / "docs" / "loop.bin")  # not ours
+    named = discover([str(dangling), str(loop), str(tmp_path / "gone.md")])
+    assert [(f.path, f.reason) for f in named.failures] == [
+        (str(dangling), BROKEN_LINK),
+        (str(loop), BROKEN_LINK),
+        (str(tmp_path / "gone.md"), NOT_FOUND),
+    ]
+    walked = discover([str(tmp_path / "docs")])
+    assert sorted((f.path, f.reason) for f in walked.failures) == [
+        (str(dangling), BROKEN_LINK),
+        (str(loop), BROKEN_LINK),
+    ]
+    assert top in walked.files

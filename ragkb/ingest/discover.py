@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragkb.ingest.documents import SUPPORTED_SUFFIXES
-from ragkb.ingest.documents.reasons import NOT_FOUND, UNREADABLE_FOLDER
+from ragkb.ingest.documents.reasons import BROKEN_LINK, NOT_FOUND, UNREADABLE_FOLDER
 from ragkb.types import FileFailure
 
 _HIDDEN_PREFIXES = (".", "~$")  # dotfiles and Word's lock files
@@ -35,11 +35,17 @@ def discover(paths: Sequence[str]) -> Discovery:
     folders: list[Path] = []
     failures: list[FileFailure] = []
     unreadable: list[Path] = []
+    broken: list[Path] = []
     for raw in paths:
-        path = Path(raw).expanduser().resolve()
+        given = Path(raw).expanduser().absolute()  # what a failure names: the user's path
+        try:
+            path = given.resolve()
+        except (RuntimeError, OSError):  # a loop of links (RuntimeError before Python 3.13)
+            failures.append(FileFailure(str(given), BROKEN_LINK))
+            continue
         if path.is_dir():
             folders.append(path)
-            files.extend(_walk(path, unreadable))
+            files.extend(_walk(path, unreadable, broken))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
@@ -48,12 +54,18 @@ def discover(paths: Sequence[str]) -> Discovery:
                     FileFailure(str(path), f"unsupported file type ({path.suffix or 'none'})")
                 )
         else:
-            failures.append(FileFailure(str(path), NOT_FOUND))
+            failures.append(
+                FileFailure(str(given), BROKEN_LINK if given.is_symlink() else NOT_FOUND)
+            )
     failures.extend(FileFailure(str(p), UNREADABLE_FOLDER) for p in unreadable)
+    failures.extend(FileFailure(str(p), BROKEN_LINK) for p in broken)
     return Discovery(sorted(set(files)), folders, failures, unreadable)
 
 
-def _walk(folder: Path, unreadable: list[Path]) -> Iterator[Path]:
+def _walk(folder: Path, unreadable: list[Path], broken: list[Path]) -> Iterator[Path]:
+    """Yield the supported files under FOLDER; note the folders that cannot be listed
+    (UNREADABLE) and the links to a supported name that lead nowhere (BROKEN)."""
+
     def note(error: OSError) -> None:
         unreadable.append(Path(error.filename or folder))
 
@@ -63,5 +75,9 @@ def _walk(folder: Path, unreadable: list[Path]) -> Iterator[Path]:
             if is_ignored(name):
                 continue
             path = Path(root) / name
-            if path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file():
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if path.is_file():
                 yield path
+            elif path.is_symlink():
+                broken.append(path)

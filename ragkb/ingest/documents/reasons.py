@@ -4,6 +4,7 @@ from __future__ import annotations
 
 EMPTY = "empty file"
 NOT_FOUND = "not found"
+BROKEN_LINK = "broken symbolic link (its target does not exist, or the links go round in a loop)"
 ENCRYPTED = "encrypted (password needed)"
 NO_TEXT = "no extractable text"
 NO_TEXT_OCR_OFF = "no extractable text (scanned? OCR is off: ocr = auto reads such pages)"
