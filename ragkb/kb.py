@@ -292,6 +292,10 @@ class KnowledgeBase:
             raise KnowledgeBaseNotFoundError(
                 f"{path}: not in knowledge base '{self.name}' (see `ragkb files`)"
             )
+        if page is not None and not (record.pages and 1 <= page <= record.pages):
+            # No page holds nothing: say so instead of an empty list that looks like one.
+            where = f"it has pages 1-{record.pages}" if record.pages else "it has no pages"
+            raise KnowledgeBaseNotFoundError(f"{path}: no page {page} ({where})")
         chunks = catalog.file_chunks(record.path)
         return record, [c for c in chunks if page is None or c.page == page]
 

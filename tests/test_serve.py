@@ -134,6 +134,15 @@ def test_http_errors_are_one_line_with_their_status(server: str) -> None:
     assert empty.status_code == 400 and empty.json()["error"].startswith("bad request: query")
     gone = httpx.get(server + "/documents", params={"path": "/etc/passwd"}, timeout=30)
     assert gone.status_code == 404  # only stored files, from the catalog, never the disk
+    # A page the file does not have is not an empty page (a new-user trial got 200, no chunks).
+    hit = httpx.post(server + "/search", json={"query": QUESTION}, timeout=60).json()["results"][0]
+    pages = httpx.get(server + "/documents", params={"path": hit["source"]}, timeout=30).json()
+    last = pages["file"]["pages"] or 0
+    for page in (0, last + 1):
+        past = httpx.get(
+            server + "/documents", params={"path": hit["source"], "page": page}, timeout=30
+        )
+        assert past.status_code == 404 and f"no page {page}" in past.json()["error"]
 
 
 def test_four_concurrent_clients_get_no_error_and_the_same_results(server: str) -> None:
