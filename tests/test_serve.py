@@ -128,6 +128,9 @@ def test_http_streams_an_answer_as_server_sent_events(server: str) -> None:
 def test_http_errors_are_one_line_with_their_status(server: str) -> None:
     missing = httpx.post(server + "/search", json={"query": "x", "kb": "nope"}, timeout=30)
     assert missing.status_code == 404 and missing.json()["exit_code"] == 4
+    hostile = httpx.post(server + "/search", json={"query": "x", "kb": "../etc"}, timeout=30)
+    assert hostile.status_code == 400 and "kb name '../etc'" in hostile.json()["error"]
+    assert "--kb" not in hostile.json()["error"]  # the request named it, not a flag
     bad = httpx.post(server + "/search", json={"query": "x", "filter": {"since": "soon"}})
     assert bad.status_code == 400 and "--since 'soon'" in bad.json()["error"]
     empty = httpx.post(server + "/search", json={"k": 3}, timeout=30)

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ragkb import __version__, schema
+from ragkb.config import KB_NAME_RULE, is_valid_kb_name
 from ragkb.errors import UsageError
 from ragkb.index.inventory import survey_knowledge_bases
 from ragkb.kb import DoneEvent, KnowledgeBase, SourcesEvent, TextEvent, parse_filter
@@ -71,6 +72,8 @@ class Service:
     def knowledge(self, name: str | None = None) -> KnowledgeBase:
         """Return knowledge base NAME (the configured one when None), opened once."""
         wanted = name or self._settings.store.kb
+        if not is_valid_kb_name(wanted):  # named by the request, not by a --kb flag
+            raise UsageError(f"kb name {wanted!r}: {KB_NAME_RULE}")
         with self._opening:
             if wanted not in self._kbs:
                 settings = (
