@@ -260,6 +260,42 @@ def test_the_first_retrieved_passage_wins_a_near_tie_for_the_lead() -> None:
     assert lead() == "chunk-2"  # 0.67 against 1.0: the better sentence leads from further down
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "definition"),
+    [
+        # The quick start's question led with the first sentence (a new-user trial).
+        (
+            "What is a trace tree?",
+            "The trace tree shows which operation caused which in the tree. Trace trees\n"
+            "A trace tree is the tree formed by all spans of a single request.",
+            "Trace trees\nA trace tree is",
+        ),
+        (
+            "GGUF 是什么？",
+            "一个 GGUF 文件同时包含模型权重、分词器和对话模板。"
+            "GGUF 是 llama.cpp 使用的模型文件格式。",
+            "GGUF 是 llama.cpp",
+        ),
+        (
+            "What is HNSW?",
+            "We tune HNSW for recall. HNSW (Hierarchical Navigable Small World) is a graph index.",
+            "HNSW (Hierarchical",
+        ),
+    ],
+)
+def test_a_what_is_question_leads_with_the_sentence_that_defines_the_term(
+    question: str, text: str, definition: str
+) -> None:
+    pool = SentencePool(question, [make_hit(1, text)], embed=None, idf=lambda w: 1.0)
+    assert pool.lead().quote.startswith(definition)  # type: ignore[union-attr]
+
+
+def test_only_a_question_asking_for_a_definition_favours_one() -> None:
+    hits = [make_hit(1, "The default rate is ten percent. The rate is the share of traces kept.")]
+    pool = SentencePool("What is the default rate?", hits, embed=None, idf=lambda w: 1.0)
+    assert pool.lead().quote.startswith("The default rate is ten percent.")  # type: ignore[union-attr]
+
+
 def test_lead_takes_the_next_sentence_only_from_its_own_passage_and_within_one_quote() -> None:
     last = "Chroma stores embeddings in persistent collections on disk."
     pool = SentencePool(

@@ -33,6 +33,20 @@ LEAD_WEIGHTS = (0.0, 1.0)
 # questions, from 191), then held out on corpus_e..i: the fact shown for 161 of 240, from 146
 # (bench/README.md, "The search's order in the lead line's ranking").
 SOURCE_RANK_WEIGHT = 0.05
+# "What is a trace tree?", "GGUF 是什么？", 什么是 conffile？ ask for a definition, and a definition
+# begins with the term ("A trace tree is the tree formed by ...", "GGUF 是 llama.cpp 使用的模型
+# 文件格式"): for the question alone, such a sentence gains this. The quick start's own question
+# led with "The trace tree shows which operation caused which." before it (a new-user trial);
+# only three gold questions of the eleven corpora ask this way, too few to tune it on.
+DEFINITION_WEIGHT = 0.3
+_DEFINED = (
+    re.compile(
+        r"^\s*what\s+(?:is|are)\s+(?:an?\s+)?(?!(?:the|it|this|that)\b)([^?]{1,40}?)\s*\??\s*$",
+        re.I,
+    ),
+    re.compile(r"^\s*(?:什么是|何为|何谓)\s*([^？?的]{1,20}?)\s*[？?]?\s*$"),
+    re.compile(r"^\s*([^？?的]{1,20}?)\s*(?:是什么|是指什么|指什么|是啥)\s*[？?]?\s*$"),
+)
 # An answer sentence is supported when this share of its words occurs in the passages, or a
 # passage sentence is this similar to it on the embedder's calibrated scale (bench/README.md,
 # "Answers": chosen on the tuning corpora).
@@ -47,6 +61,23 @@ _SPACED_CITATION = re.compile(r"[ \t]*\[(\d{1,3})\]")
 _MIN_SENTENCE_CHARS = 8
 
 EmbedMany = Callable[[Sequence[str]], list[list[float]]]
+
+
+def _definition_of(question: str) -> re.Pattern[str] | None:
+    """Return the shape of a sentence that defines what QUESTION asks to have defined (the
+    term, an optional article or parenthesis, then "is"/"are"/"means"/是/指), or None when it
+    asks for no definition."""
+    for asks in _DEFINED:
+        found = asks.match(question)
+        if found:
+            term = re.escape(found.group(1).strip())
+            # At the start of a line: a PDF's heading line often comes first ("Trace trees\n").
+            return re.compile(
+                rf"^\W*(?:(?:an?|the)\s+)?{term}s?\s*(?:[(（][^)）]{{0,80}}[)）]\s*)?"
+                r"(?:(?:is|are|means|refers\s+to|stands\s+for)\b|是|指|即)",
+                re.I | re.M,
+            )
+    return None
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -137,8 +168,11 @@ class SentencePool:
         keyword_weight, idf_weight = LEAD_WEIGHTS if lead else (KEYWORD_WEIGHT, IDF_WEIGHT)
         scores = [idf_weight * c for c in self._coverage]
         if lead:
+            defines = _definition_of(self.question)
             for i, (number, *_) in enumerate(self.sentences):
                 scores[i] -= SOURCE_RANK_WEIGHT * (number - 1)
+                if defines is not None and defines.search(self.texts[i]):
+                    scores[i] += DEFINITION_WEIGHT
         for i, words in enumerate(self.words):
             if words and wanted and keyword_weight:
                 overlap = len(words & wanted) / math.sqrt(len(words) * len(wanted))
