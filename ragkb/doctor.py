@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import sqlite3
 import sys
@@ -15,7 +14,7 @@ from ragkb.errors import RagkbError
 from ragkb.index.catalog import list_kb_names
 from ragkb.models.e5 import CALIBRATION, resolve_model
 from ragkb.models.embedders import BUNDLED_EMBEDDER, resolve_embedder
-from ragkb.models.llama_cpp import resolve_model_path
+from ragkb.models.llama_cpp import default_threads, resolve_model_path
 from ragkb.native import native_stderr_silenced
 from ragkb.query.prompting import prompt_style
 
@@ -66,7 +65,7 @@ def diagnose(settings: Settings) -> dict[str, Any]:
         "generation": {
             "backend": g.backend,
             "n_ctx": g.n_ctx,
-            "n_threads": g.n_threads or os.cpu_count(),
+            "n_threads": g.n_threads or default_threads(),
             "n_gpu_layers": g.n_gpu_layers,
             "extra_buffers": g.extra_buffers,
             "max_tokens": g.max_tokens,

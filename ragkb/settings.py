@@ -190,7 +190,7 @@ class GenerationSettings:
     backend: str = setting("llama_cpp", "Generator backend.", choices=("llama_cpp", "openai"))
     model_path: str = setting("", "GGUF file; empty = bundled SmolLM2-135M-Instruct.")
     n_ctx: int = setting(2048, "Context window in tokens (prompt + answer).")
-    n_threads: int = setting(0, "CPU threads for llama.cpp; 0 = all cores.")
+    n_threads: int = setting(0, "CPU threads for llama.cpp; 0 = half the logical cores.")
     n_gpu_layers: int = setting(0, "Layers offloaded to the GPU: 0 = CPU only, -1 = all.")
     extra_buffers: bool = setting(
         False,

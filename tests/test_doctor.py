@@ -44,7 +44,7 @@ def test_defaults_report_every_section_as_json() -> None:
         "max_tokens",
     }
     assert report["generation"]["n_ctx"] == 2048
-    assert report["generation"]["n_threads"] >= 1  # 0 ("all cores") is shown as a count
+    assert report["generation"]["n_threads"] >= 1  # 0 (half the cores) is shown as a count
     assert isinstance(report["warnings"], list)
 
 

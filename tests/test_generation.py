@@ -103,3 +103,14 @@ def test_missing_configured_model_is_a_config_error(tmp_path: Path) -> None:
         resolve_model_path(str(missing))
     with pytest.raises(ConfigError, match="file not found"):
         resolve_model_path(str(tmp_path))  # a folder is not a model file
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(16, 8), (2, 1), (1, 1), (None, 1)])
+def test_llama_cpp_takes_half_the_logical_cores_by_default(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, threads: int
+) -> None:
+    # All of them slowed answers 2-3.5x on two cores while another program held one.
+    from ragkb.models import llama_cpp
+
+    monkeypatch.setattr(llama_cpp.os, "cpu_count", lambda: cores)
+    assert llama_cpp.default_threads() == threads

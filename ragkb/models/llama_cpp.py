@@ -51,6 +51,14 @@ def resolve_model_path(configured: str) -> Path:
     return path
 
 
+def default_threads() -> int:
+    """Half the logical cores, at least one: about the physical cores, llama-cpp-python's own
+    default. llama.cpp's threads wait for each other at every step, so one core that another
+    program holds slows them all: on two cores with one busy, two threads answered in 2-3.5x
+    the time of one (bench/README.md, "Threads")."""
+    return max((os.cpu_count() or 2) // 2, 1)
+
+
 @functools.cache
 def load_llama(
     path: str, n_ctx: int, n_threads: int, n_gpu_layers: int, extra_buffers: bool = False
@@ -66,12 +74,14 @@ def load_llama(
     except ImportError as exc:
         raise ModelError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
     started = time.monotonic()
+    threads = n_threads or default_threads()
     try:
         with _model_defaults(extra_buffers=extra_buffers):
             llama = Llama(
                 model_path=path,
                 n_ctx=n_ctx,
-                n_threads=n_threads or (os.cpu_count() or 1),
+                n_threads=threads,
+                n_threads_batch=threads,  # the prompt's pass too (else every logical core)
                 n_gpu_layers=n_gpu_layers,
                 verbose=False,  # llama.cpp otherwise logs every load to stderr
             )
