@@ -38,7 +38,7 @@ class GoldQuestion:
     near_miss: bool = False  # absent, though the documents discuss its topic at length
 
 
-# The fields of a gold line (README.md, "Evaluating"); any other is a mistake worth naming: a
+# The fields of a gold line (README.md, "Commands"); any other is a mistake worth naming: a
 # misspelt "sources" or "absent" would silently make every question answerable and sourceless.
 GOLD_FIELDS = (
     "id",

@@ -37,7 +37,8 @@ def discover(paths: Sequence[str]) -> Discovery:
     unreadable: list[Path] = []
     broken: list[Path] = []
     for raw in paths:
-        given = Path(raw).expanduser().absolute()  # what a failure names: the user's path
+        # What a failure names: the user's path, made absolute, links not followed.
+        given = Path(os.path.abspath(Path(raw).expanduser()))
         try:
             path = given.resolve()
         except (RuntimeError, OSError):  # a loop of links (RuntimeError before Python 3.13)
