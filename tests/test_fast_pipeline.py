@@ -497,6 +497,16 @@ def test_chat_follow_up_is_rewritten_and_history_grows(docs: Path) -> None:
     _assert_exact_quotes(second)
 
 
+def test_the_model_s_echo_of_the_question_line_is_not_part_of_the_answer(docs: Path) -> None:
+    # The bundled model sometimes begins by repeating the prompt's last line (a new-user trial).
+    reply = f"Question: {CACHE_QUESTION}\nThe cache holds parsed pages [1]."
+    kb = _kb(replies=[reply])
+    kb.ingest([str(docs)])
+    answer = kb.ask(CACHE_QUESTION)
+    assert answer.text == "The cache holds parsed pages [1]."
+    assert all("Question:" not in s.text for s in answer.sentences)
+
+
 def test_chat_takes_a_short_question_on_a_new_subject_as_it_is(docs: Path) -> None:
     # Two words and no word pointing back: once a follow-up by length alone, it was merged
     # with the cache question and answered about the cache (a new-user trial: "What is HNSW?").

@@ -12,6 +12,7 @@ from ragkb.language import keyword_tokens, language_of, split_sentences, written
 from ragkb.query import bilingual
 from ragkb.query.answerable import passages_state_answer
 from ragkb.query.chat import MAX_REWRITE_TOKENS
+from ragkb.query.echo import EchoFilter
 from ragkb.query.evidence import MAX_QUOTES, SentencePool, drop_invalid_citations
 from ragkb.query.prompting import (
     LANGUAGE_RETRY,
@@ -467,6 +468,7 @@ def _stream_answer(
     as "sentences", when a sentence after that many begins.
     """
     thinking = ThinkingFilter()
+    echo = EchoFilter()
     guard = RepetitionGuard() if options.stop_on_repetition else None
     pieces: list[str] = []
     started = time.monotonic()
@@ -480,7 +482,7 @@ def _stream_answer(
                 first_token_at = first_token_at or time.monotonic()
             if delta.completion_tokens is not None:
                 into.completion_tokens = delta.completion_tokens
-            shown = delta.text if options.show_thinking else thinking.feed(delta.text)
+            shown = echo.feed(delta.text if options.show_thinking else thinking.feed(delta.text))
             if shown:
                 pieces.append(shown)
                 so_far = "".join(pieces)
@@ -501,7 +503,7 @@ def _stream_answer(
     into.completion_tokens = max(into.completion_tokens, deltas)
     if into.finish_reason == "stop" and into.completion_tokens >= options.sampling.max_tokens:
         into.finish_reason = "length"
-    tail = "" if options.show_thinking else thinking.flush()
+    tail = echo.feed("" if options.show_thinking else thinking.flush()) + echo.flush()
     if tail:
         pieces.append(tail)
         yield TextEvent(tail)
