@@ -151,6 +151,7 @@ class SentencePool:
             for w in self.words
         ]
         self._vectors: list[list[float]] | None = None
+        self._defines = _definition_of(question)  # what a defining sentence looks like, if asked
 
     def _sentence_vectors(self) -> list[list[float]] | None:
         """Return [question vector, sentence vectors...], embedded on first use."""
@@ -168,10 +169,9 @@ class SentencePool:
         keyword_weight, idf_weight = LEAD_WEIGHTS if lead else (KEYWORD_WEIGHT, IDF_WEIGHT)
         scores = [idf_weight * c for c in self._coverage]
         if lead:
-            defines = _definition_of(self.question)
             for i, (number, *_) in enumerate(self.sentences):
                 scores[i] -= SOURCE_RANK_WEIGHT * (number - 1)
-                if defines is not None and defines.search(self.texts[i]):
+                if self._defines is not None and self._defines.search(self.texts[i]):
                     scores[i] += DEFINITION_WEIGHT
         for i, words in enumerate(self.words):
             if words and wanted and keyword_weight:
