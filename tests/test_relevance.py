@@ -162,7 +162,7 @@ def test_weighted_coverage(
     assert weighted_coverage(query, keywords, _idf_table(idf)) == pytest.approx(expected)
 
 
-VOCABULARY = WordSet({"reconfigure", "cache", "frobnicator", "zqxfoo"})
+VOCABULARY = WordSet({"reconfigure", "cache", "frobnicator", "zqxfoo", "severity"})
 
 
 @pytest.mark.parametrize(
@@ -175,6 +175,8 @@ VOCABULARY = WordSet({"reconfigure", "cache", "frobnicator", "zqxfoo"})
         (["reconfigures"], []),  # an inflected form of a corpus word
         (["reconfiguring"], []),
         (["frobnicators"], []),
+        (["severities"], []),  # the plural of a corpus word in -y
+        (["zqxfies"], ["zqxfies"]),  # no corpus word "zqxfy"
         (["banana"], []),  # an everyday English word (wordfreq)
         (["kettle"], []),
         (["zorblatt"], ["zorblatt"]),

@@ -9,6 +9,8 @@ from typing import Protocol
 from ragkb.language import has_han, keyword_tokens, language_of
 
 _INFLECTION = re.compile(r"(?:ing|ed|es|s)$")
+# "severities", "copied": the corpus says "severity", "copy".
+_Y_INFLECTION = re.compile(r"(?:ies|ied)$")
 _ALPHABETIC = "A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # Latin, Greek, Cyrillic
 _LATIN_WORD = re.compile(f"[{_ALPHABETIC}][{_ALPHABETIC}_+]*(?:[.-][{_ALPHABETIC}_+]+)*")
 # A plain word rarer than this in written English (wordfreq's large list) may be a name:
@@ -126,8 +128,8 @@ def unknown_terms(
             is_common_word(token) or is_everyday_word(token)
         ):
             continue
-        stem = _INFLECTION.sub("", token)
-        if len(stem) >= 4 and vocabulary.has_prefix(stem):
+        stems = (_INFLECTION.sub("", token), _Y_INFLECTION.sub("y", token))
+        if any(len(stem) >= 4 and vocabulary.has_prefix(stem) for stem in stems):
             continue
         if question is not None:
             if names is None:
