@@ -13,7 +13,7 @@ corpus_h (2026-12-07, a later stop) was written the same way and first run on th
 code. corpus_i (the stop after) was written the same way and first run after that stop's one
 refusal change (the who-question kind), before anything else was chosen. corpus_j (a later
 stop) was written the same way and first run on that stop's first commit, before any change to
-retrieval, refusal or answers.
+retrieval, refusal or answers. corpus_k (the stop after) was written the same way.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     "corpus_h": (DATA / "corpus_h" / "docs", [DATA / "corpus_h" / "gold.jsonl"]),
     "corpus_i": (DATA / "corpus_i" / "docs", [DATA / "corpus_i" / "gold.jsonl"]),
     "corpus_j": (DATA / "corpus_j" / "docs", [DATA / "corpus_j" / "gold.jsonl"]),
+    "corpus_k": (DATA / "corpus_k" / "docs", [DATA / "corpus_k" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).

@@ -144,6 +144,7 @@ CHECK_GOLD = Path(__file__).resolve().parent.parent / "bench" / "data" / "check_
         ("corpus_h", "gold.jsonl"),
         ("corpus_i", "gold.jsonl"),
         ("corpus_j", "gold.jsonl"),
+        ("corpus_k", "gold.jsonl"),
     ],
 )
 def test_gold_files_match_the_text_ragkb_extracts(corpus: str, gold: str) -> None:
