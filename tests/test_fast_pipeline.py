@@ -705,3 +705,33 @@ def test_eval_answers_counts_answerable_questions_the_check_refuses(
     m = evaluate(kb, gold, answers=True)["metrics"]["all"]
     assert m["false_refusal_rate"] == 0.0  # retrieval let it through
     assert m["declined_when_answerable"] == 1.0  # the check did not
+
+
+def test_the_first_five_are_the_first_five_of_twenty(tmp_path: Path) -> None:
+    """Each method's list is read as deep for k = 5 as for k = 20, so a longer list only adds
+    to a shorter one (the fusion's order depends on how deep the lists go)."""
+    import random
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    rng = random.Random(7)
+    words = ("cache", "page", "index", "parser", "token", "vector", "store", "query")
+    for n in range(150):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(3, 60)))
+        (folder / f"note{n:03}.txt").write_text(f"Note {n}. {text}.\n", encoding="utf-8")
+    kb = _kb({"cross_lingual": False})  # the other language's best takes the k-th place
+    assert len(kb.ingest([str(folder)]).added) == 150
+    store = _store(kb)
+    depths: list[int] = []
+    query_store = store.query
+
+    def query(vector: list[float], n: int, sources: list[str] | None = None) -> Any:
+        depths.append(n)
+        return query_store(vector, n, sources)
+
+    store.query = query  # type: ignore[method-assign]
+    for question in ("cache page", "vector store query", "parser token"):
+        five = [h.chunk_id for h in kb.search(question, k=5)]
+        twenty = [h.chunk_id for h in kb.search(question, k=20)]
+        assert len(five) == 5 and five == twenty[:5], question
+    assert len(depths) == 6 and len(set(depths)) == 1, depths
