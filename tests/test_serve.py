@@ -262,3 +262,33 @@ def test_the_service_warms_a_knowledge_base_up_before_serving_it(
     service.knowledge()
     service.knowledge()
     assert warmed == [service.knowledge().name]  # once, when it is opened
+
+
+def test_a_reset_knowledge_base_is_never_served_from_what_was_deleted(tmp_path: Path) -> None:
+    env = {**os.environ, "RAGKB_HOME": str(tmp_path / "home")}
+    env.pop("RAGKB_SERVE_TOKEN", None)
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / "lamp.md").write_text("# Lighthouse\n\nThe lamp is replaced every 18 months.\n")
+    (new / "rollout.md").write_text("# Rollouts\n\nA Kubernetes rollout replaces pods in turn.\n")
+
+    def ragkb(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "ragkb", *args], env=env, check=True)
+
+    ragkb("ingest", str(old), "-q")
+    proc, url = _start(env)
+    try:
+        found = httpx.post(url + "/search", json={"query": "lighthouse lamp"}, timeout=60).json()
+        assert [Path(h["source"]).name for h in found["results"]] == ["lamp.md"]
+        ragkb("reset", "--yes")
+        gone = httpx.post(url + "/search", json={"query": "lighthouse lamp"}, timeout=60)
+        assert gone.status_code == 404 and gone.json()["exit_code"] == 4
+        ragkb("ingest", str(new), "-q")
+        found = httpx.post(url + "/search", json={"query": "lighthouse lamp"}, timeout=60).json()
+        assert {Path(h["source"]).name for h in found["results"]} == {"rollout.md"}
+        document = httpx.get(url + "/documents", params={"path": str(old / "lamp.md")}, timeout=60)
+        assert document.status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -8,6 +8,8 @@ answers are generated one at a time, since a llama.cpp context serves one sequen
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ragkb import __version__, schema
 from ragkb.config import KB_NAME_RULE, is_valid_kb_name
 from ragkb.errors import UsageError
+from ragkb.index.catalog import CATALOG_FILE
 from ragkb.index.inventory import survey_knowledge_bases
 from ragkb.kb import DoneEvent, KnowledgeBase, SourcesEvent, TextEvent, parse_filter
 from ragkb.settings import FIELDS_BY_NAME
@@ -64,30 +67,37 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._kbs: dict[str, KnowledgeBase] = {}
+        self._kbs: dict[str, tuple[KnowledgeBase, tuple[int, int] | None]] = {}
         self._opening = threading.Lock()
         self._generating = threading.Lock()
         self.started = time.time()
 
     def knowledge(self, name: str | None = None) -> KnowledgeBase:
-        """Return knowledge base NAME (the configured one when None), opened once."""
+        """Return knowledge base NAME (the configured one when None), opened once.
+
+        One that was reset (or reset and made again, or imported over) since it was opened
+        is opened again: a server must never answer from files the user deleted.
+        """
         wanted = name or self._settings.store.kb
         if not is_valid_kb_name(wanted):  # named by the request, not by a --kb flag
             raise UsageError(f"kb name {wanted!r}: {KB_NAME_RULE}")
         with self._opening:
-            if wanted not in self._kbs:
-                settings = (
-                    self._settings
-                    if wanted == self._settings.store.kb
-                    else (
-                        self._settings.replace(kb=wanted)  # checks the name
-                    )
-                )
-                kb = KnowledgeBase(settings)
-                kb.info()  # a knowledge base that does not exist is an error now, not later
-                kb.warm_up()  # before request threads import the same libraries at once
-                self._kbs[wanted] = kb
-            return self._kbs[wanted]
+            if wanted in self._kbs:
+                kb, identity = self._kbs[wanted]
+                if _identity(kb) == identity:
+                    return kb
+                del self._kbs[wanted]
+                _close(kb)
+            settings = (
+                self._settings
+                if wanted == self._settings.store.kb
+                else self._settings.replace(kb=wanted)  # checks the name
+            )
+            kb = KnowledgeBase(settings)
+            kb.info()  # a knowledge base that does not exist is an error now, not later
+            kb.warm_up()  # before request threads import the same libraries at once
+            self._kbs[wanted] = (kb, _identity(kb))
+            return kb
 
     def health(self) -> dict[str, Any]:
         """Return that the server is up, its version and the knowledge base it serves."""
@@ -188,6 +198,22 @@ class Service:
                 for c in chunks
             ],
         }
+
+
+def _identity(kb: KnowledgeBase) -> tuple[int, int] | None:
+    """Return which catalog file KB's directory holds now (device and inode), or None."""
+    try:
+        found = os.stat(kb.directory / CATALOG_FILE)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _close(kb: KnowledgeBase) -> None:
+    """Let go of a knowledge base whose files were replaced (best effort: they are gone)."""
+    for part in (kb.parts.vectors, kb.parts.catalog):
+        with contextlib.suppress(Exception):  # closing what was deleted may fail
+            part.close()
 
 
 def _check(text: str, k: int | None, mode: str | None) -> None:
