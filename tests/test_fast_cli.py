@@ -173,6 +173,15 @@ def test_search_json_unknown_term(ingested: Path, capsys: pytest.CaptureFixture[
     assert all(r["relevant"] is False for r in data["results"])
 
 
+def test_a_question_as_long_as_a_document_is_a_usage_error(
+    ingested: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("search", "ask"):
+        code, out, err = run(capsys, command, "cache " * 1000)  # 6,000 characters
+        assert code == EXIT_USAGE and not out
+        assert "6,000 characters long; at most 4,000" in err and len(err.splitlines()) == 1
+
+
 def test_ask_json(ingested: Path, built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     code, data = run_json(capsys, "ask", ANSWERABLE, "--json")
     assert code == EXIT_OK

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ragkb.errors import UsageError
 from ragkb.language import keyword_tokens
 from ragkb.query.candidates import rank_candidates
 from ragkb.query.filters import matching_paths
@@ -43,6 +44,11 @@ class Retrieval:
         return self.verdict.unknown_terms
 
 
+# A question longer than this is a document: the embedder reads its first 512 tokens anyway,
+# and segmenting and ranking 100 KB of text held a server's other searches for 45 s.
+MAX_QUERY_CHARS = 4000
+
+
 def retrieve(
     query: str,
     *,
@@ -59,6 +65,10 @@ def retrieve(
     names no document uses: a rewrite may add words the user never said. SCOPE limits the
     search to the files it lets through.
     """
+    if len(query) > MAX_QUERY_CHARS:
+        raise UsageError(
+            f"the question is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are read"
+        )
     catalog, keywords = parts.catalog, parts.keywords
     sources = None if scope is None or scope.is_empty() else matching_paths(catalog, scope)
     vector = mode in ("vector", "hybrid")
