@@ -367,16 +367,34 @@ class KnowledgeBase:
                 self.parts.vectors.drop()
             self.parts.vectors.close()  # its files go next: no client may write through them
             self.parts.catalog.close()
-            for child in self.directory.iterdir():
-                if child.name == LOCK_FILE:
-                    continue
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+            _delete_contents(self.directory)
         finally:
             lock.release()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def delete_unreadable(settings: Settings) -> None:
+    """Delete the files of the knowledge base SETTINGS name when its catalog cannot be read
+    (so no KnowledgeBase can be made for it): under its writer lock, as `reset` does. A
+    collection on a Chroma server (`store_url`) is left there: only the catalog names it."""
+    directory = require_kb(settings.home, settings.store.kb)
+    lock = acquire_lock(directory)
+    try:
+        _delete_contents(directory)
+    finally:
+        lock.release()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _delete_contents(directory: Path) -> None:
+    """Delete everything in DIRECTORY but the writer lock, which its holder releases."""
+    for child in directory.iterdir():
+        if child.name == LOCK_FILE:
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def import_archive(settings: Settings, source: Path, *, name: str | None = None) -> KnowledgeBase:

@@ -455,3 +455,9 @@ def test_list_names_a_knowledge_base_it_cannot_read_instead_of_saying_there_is_n
     assert code == EXIT_STORAGE
     assert listed["knowledge_bases"] == []
     assert [s["name"] for s in listed["skipped"]] == ["default"]
+    # ... and it can be deleted: reset does not need to read what it deletes (the trial's
+    # `reset --yes` on a damaged catalog exited 10, leaving only `rm -rf`).
+    code, out, err = run(capsys, "reset", "--yes")
+    assert code == EXIT_OK, err
+    assert "deleted knowledge base 'default'" in out
+    assert not catalog.parent.exists()

@@ -103,22 +103,27 @@ def reset(
 ) -> None:
     """Delete a knowledge base entirely."""
     from ragkb.cli.render import schema, terminal
+    from ragkb.kb import delete_unreadable
 
-    knowledge = open_kb(settings)
-    info = knowledge.info()
+    name = settings.store.kb
+    try:
+        knowledge = open_kb(settings)
+        info = knowledge.info()
+        holds = f"{info.files} files, {info.chunks} chunks"
+    except errors.StorageError as exc:  # a damaged catalog must not keep its knowledge base
+        knowledge, holds = None, f"its catalog cannot be read: {exc}"
     if not yes:
         if not sys.stdin.isatty():
             raise errors.UsageError("reset needs --yes when not run from a terminal")
-        typer.confirm(
-            f"Delete knowledge base '{info.name}' ({info.files} files, {info.chunks} chunks)?",
-            abort=True,
-            err=True,
-        )
-    knowledge.reset()
-    if json_out:
-        schema.write_json({"kb": info.name, "deleted": True})
+        typer.confirm(f"Delete knowledge base '{name}' ({holds})?", abort=True, err=True)
+    if knowledge is not None:
+        knowledge.reset()
     else:
-        terminal.stdout_console().print(f"deleted knowledge base '{terminal.safe(info.name)}'")
+        delete_unreadable(settings)
+    if json_out:
+        schema.write_json({"kb": name, "deleted": True})
+    else:
+        terminal.stdout_console().print(f"deleted knowledge base '{terminal.safe(name)}'")
 
 
 @app.command()
