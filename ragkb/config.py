@@ -158,6 +158,11 @@ def _coerce(field: Field, raw: Any, origin: str) -> Any:
         raise _error_for(origin)(
             f"{field.name} = {value!r} ({origin}): expected one of {', '.join(field.choices)}"
         )
+    if field.bounds and not field.bounds[0] <= value <= field.bounds[1]:
+        low, high = field.bounds
+        raise _error_for(origin)(
+            f"{field.name} = {value!r} ({origin}): expected a whole number from {low} to {high}"
+        )
     return value
 
 

@@ -17,6 +17,7 @@ def setting(
     *,
     choices: tuple[str, ...] = (),
     flags: tuple[str, ...] = (),
+    bounds: tuple[int, int] | None = None,
 ) -> Any:
     """Declare a setting: its default, help text, allowed values and (optional) flag names.
 
@@ -24,7 +25,8 @@ def setting(
     RAGKB_<NAME> variable, the --<name> flag (a bool gets --<name>/--no-<name>), the
     `config show` row and the commented `config init` file.
     """
-    return field(default=default, metadata={"help": help, "choices": choices, "flags": flags})
+    meta = {"help": help, "choices": choices, "flags": flags, "bounds": bounds}
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +283,7 @@ class ServeSettings:
         "Address the HTTP server listens on; anything but loopback needs a token (see "
         "serve_token_env).",
     )
-    port: int = setting(8765, "Port the HTTP server listens on.")
+    port: int = setting(8765, "Port the HTTP server listens on.", bounds=(1, 65535))
     serve_token_env: str = setting(
         "RAGKB_SERVE_TOKEN",
         "Environment variable holding the bearer token HTTP clients must send "
@@ -313,6 +315,7 @@ class Field:
     help: str
     choices: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    bounds: tuple[int, int] | None = None  # the smallest and largest allowed numbers
 
 
 def _declared() -> tuple[Field, ...]:
@@ -331,6 +334,7 @@ def _declared() -> tuple[Field, ...]:
                     meta["help"],
                     meta["choices"],
                     meta["flags"],
+                    meta["bounds"],
                 )
             )
     return tuple(out)

@@ -15,7 +15,7 @@ from ragkb.config import (
     load_settings,
     read_config_file,
 )
-from ragkb.errors import ConfigError
+from ragkb.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,6 +134,15 @@ def test_env_values_are_coerced_to_the_field_type() -> None:
 def test_bad_env_value_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="RAGKB_K"):
         load_settings({}, environ={"RAGKB_K": "many"})
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "65536", "99999"])
+def test_a_port_out_of_range_is_refused_before_any_server_starts(port: str) -> None:
+    with pytest.raises(UsageError, match="expected a whole number from 1 to 65535"):
+        load_settings({"port": port})
+    with pytest.raises(ConfigError, match="RAGKB_PORT"):
+        load_settings({}, environ={"RAGKB_PORT": port})
+    assert load_settings({"port": "65535"}).serve.port == 65535
 
 
 def test_a_misspelt_variable_is_named_once_not_ignored_silently(

@@ -179,6 +179,7 @@ def test_a_token_is_required_when_set_and_beyond_loopback(env: dict[str, str]) -
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert exposed.returncode == 3 and "needs a bearer token" in exposed.stderr
+    assert "serving" not in exposed.stderr  # it never served: no line may say it does
 
 
 def test_serve_watch_keeps_the_knowledge_base_in_sync(env: dict[str, str], tmp_path: Path) -> None:

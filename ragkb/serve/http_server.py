@@ -20,7 +20,7 @@ import ipaddress
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -185,8 +185,11 @@ def _event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def run_http(service: Service, *, host: str, port: int, token: str) -> None:
-    """Serve until interrupted; refuse to listen beyond loopback without a token."""
+def run_http(
+    service: Service, *, host: str, port: int, token: str, ready: Callable[[], None] = lambda: None
+) -> None:
+    """Serve until interrupted; refuse to listen beyond loopback without a token. READY is
+    called once the address is known to be free, just before serving."""
     import uvicorn
 
     if not is_loopback(host) and not token:
@@ -203,4 +206,5 @@ def run_http(service: Service, *, host: str, port: int, token: str) -> None:
                 "or --host"
             ) from None
     app = create_app(service, token=token)
+    ready()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -46,8 +46,13 @@ def serve(
             from ragkb.serve.http_server import run_http
 
             s = settings.serve
-            _say(f"serving http://{s.host}:{s.port} (Ctrl-C stops)")
-            run_http(service, host=s.host, port=s.port, token=s.serve_token)
+            run_http(
+                service,
+                host=s.host,
+                port=s.port,
+                token=s.serve_token,
+                ready=lambda: _say(f"serving http://{s.host}:{s.port} (Ctrl-C stops)"),
+            )
         else:
             from ragkb.serve.mcp_server import run_stdio
 
