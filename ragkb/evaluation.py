@@ -71,6 +71,8 @@ def read_gold(path: Path) -> list[GoldQuestion]:
             raise UsageError(f"{path}:{number}: not JSON ({exc.msg})") from exc
         except ValueError as exc:
             raise UsageError(f"{path}:{number}: {exc}") from exc
+    if not out:  # every metric would be null, and a script would take that for a score
+        raise UsageError(f"{path}: no gold questions (one JSON object per line)")
     return out
 
 

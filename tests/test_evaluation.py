@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkb.errors import ConfigError
+from ragkb.errors import ConfigError, UsageError
 from ragkb.evaluation import _metrics, _ranks, read_gold
 from ragkb.types import Hit
 
@@ -63,6 +63,14 @@ def test_read_gold_names_what_is_wrong_with_a_line(
     with pytest.raises(ConfigError, match=":1: ") as caught:
         read_gold(_gold(tmp_path, line))
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n"])
+def test_a_gold_file_without_questions_is_a_usage_error(tmp_path: Path, text: str) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match="no gold questions"):
+        read_gold(gold)
 
 
 def test_read_gold_reports_a_line_that_is_not_json(tmp_path: Path) -> None:
