@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.errors import KnowledgeBaseLockedError, KnowledgeBaseNotFoundError, UsageError
+from ragkb.errors import KnowledgeBaseNotFoundError, UsageError
 from ragkb.index.archive import ArchiveManifest, unpack_archive, write_archive
 from ragkb.index.catalog import has_catalog, kb_dir
 from ragkb.index.inventory import KnowledgeBaseInfo, describe, require_kb
@@ -123,21 +123,22 @@ class KnowledgeBase:
 
         Every batch is an ordinary ingest (hash sync, the writer lock, crash safety, failures
         named) of the files created or changed, plus the removal of the files that vanished;
-        ON_BATCH hears what each did, the initial sync first. While another writer holds the
-        lock, a batch waits for it and keeps its changes.
+        ON_BATCH hears what each did, the initial sync first. The writer lock is held from
+        start to end: another writer is refused (KnowledgeBaseLockedError, naming the watch)
+        while it runs, and a watch does not start while another writer runs.
         """
         settle_s = self.settings.ingest.watch_settle_s
-        feed = ChangeFeed(paths, stop=stop, settle_s=settle_s)  # watching from now on
-        first = self.ingest(paths, tags=tags, progress=progress)
-        on_batch(WatchBatch(first, (), first.seconds, initial=True))
-        for changes in feed:
-            while not stop.is_set():
-                try:
-                    on_batch(self._apply_changes(changes, tags))
-                    break
-                except KnowledgeBaseLockedError as exc:
-                    log.warning("%s; the changes wait for it", exc)
-                    stop.wait(max(1.0, settle_s))
+        # The one writer while it runs: an ingest, remove or reset from elsewhere would change
+        # the knowledge base under it (a reset deleted the catalog it was writing to).
+        lock = acquire_lock(self.directory, holder="ragkb watch")
+        try:
+            feed = ChangeFeed(paths, stop=stop, settle_s=settle_s)  # watching from now on
+            first = self.ingest(paths, tags=tags, progress=progress)
+            on_batch(WatchBatch(first, (), first.seconds, initial=True))
+            for changes in feed:
+                on_batch(self._apply_changes(changes, tags))
+        finally:
+            lock.release()
 
     def _apply_changes(self, changes: Changes, tags: Sequence[str]) -> WatchBatch:
         started = time.monotonic()

@@ -172,3 +172,31 @@ def test_a_path_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="not found"):
         ChangeFeed([str(tmp_path / "nope")], stop=threading.Event(), settle_s=1.0)
+
+
+def test_a_running_watch_is_the_one_writer(tmp_path: Path) -> None:
+    """Another writer is refused while a watch runs (a trial's `reset` under a watch deleted
+    the catalog it was writing to, and its next batch died with exit 10)."""
+    docs, other, home = tmp_path / "docs", tmp_path / "other", tmp_path / "home"
+    docs.mkdir()
+    other.mkdir()
+    (docs / "a.md").write_text("# A\n\nAlpha.\n", "utf-8")
+    (other / "b.md").write_text("# B\n\nBeta.\n", "utf-8")
+    env = _env(home)
+    watcher = Watcher(docs, env)
+    assert watcher.batch()["initial"]
+    for args in (["ingest", str(other)], ["reset", "--yes"], ["remove", str(docs / "a.md")]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ragkb", *args], env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 6, (args, done.stderr)
+        assert f"ragkb watch (pid {watcher.proc.pid}) is writing" in done.stderr
+    (docs / "c.md").write_text("# C\n\nGamma.\n", "utf-8")
+    assert watcher.batch()["counts"]["added"] == 1  # its own batches still take the lock
+    assert set(_state(home)) == {"a.md", "c.md"}
+    assert watcher.stop() == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "ragkb", "ingest", str(other), "-q"], env=env, check=False
+    )
+    assert done.returncode == 0  # stopped: the lock is free again

@@ -14,24 +14,44 @@ if TYPE_CHECKING:
 LOCK_FILE = "write.lock"
 
 
-def acquire_lock(directory: Path) -> BaseFileLock:
+def acquire_lock(directory: Path, *, holder: str = "") -> BaseFileLock:
     """Take the knowledge base's writer lock, or raise KnowledgeBaseLockedError at once.
 
     The lock is an OS file lock, released by the kernel when its holder dies, so a lock
-    left by a killed process never blocks the next run.
+    left by a killed process never blocks the next run. A thread that holds it may take it
+    again (`ragkb watch` holds it for its whole life and ingests each batch under it); any
+    other thread or process is refused. HOLDER ("ragkb watch") names a holder that does not
+    finish by itself, for the message the others get.
     """
     from filelock import FileLock, Timeout
 
     directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(directory / LOCK_FILE), timeout=0)
+    lock = FileLock(str(directory / LOCK_FILE), timeout=0, is_singleton=True)
     pid_file = directory / "write.pid"
     try:
         lock.acquire()
     except Timeout:
-        holder = pid_file.read_text().strip() if pid_file.is_file() else "unknown"
+        pid, _, name = (pid_file.read_text() if pid_file.is_file() else "").partition("\n")
+        if name.strip():
+            raise KnowledgeBaseLockedError(
+                f"{name.strip()} (pid {pid.strip()}) is writing to this knowledge base "
+                f"({directory}) until it is stopped; stop it first"
+            ) from None
         raise KnowledgeBaseLockedError(
-            f"another ragkb process (pid {holder}) is writing to this knowledge base "
-            f"({directory}); wait for it to finish"
+            f"another ragkb process (pid {pid.strip() or 'unknown'}) is writing to this "
+            f"knowledge base ({directory}); wait for it to finish"
         ) from None
-    pid_file.write_text(str(os.getpid()))
+    if holder or not _held_by_a_named_holder(pid_file):
+        pid_file.write_text(f"{os.getpid()}\n{holder}" if holder else str(os.getpid()))
+    else:
+        pid_file.touch()  # a batch of the named holder: it still holds the lock
     return lock
+
+
+def _held_by_a_named_holder(pid_file: Path) -> bool:
+    """Return whether this process took the lock earlier under a name (and holds it still)."""
+    try:
+        pid, _, name = pid_file.read_text().partition("\n")
+    except OSError:
+        return False
+    return pid.strip() == str(os.getpid()) and bool(name.strip())
