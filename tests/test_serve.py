@@ -135,6 +135,19 @@ def test_http_errors_are_one_line_with_their_status(server: str) -> None:
     assert bad.status_code == 400 and "--since 'soon'" in bad.json()["error"]
     empty = httpx.post(server + "/search", json={"k": 3}, timeout=30)
     assert empty.status_code == 400 and empty.json()["error"].startswith("bad request: query")
+    # No coercion, no key ignored, no empty name standing for the default (a new-user trial).
+    for body in (
+        {"query": "x", "k": True},
+        {"query": "x", "k": "5"},
+        {"query": "x", "top_k": 3},
+        {"query": "x", "kb": ""},
+    ):
+        refused = httpx.post(server + "/search", json=body, timeout=30)
+        assert refused.status_code == 400 and refused.json()["exit_code"] == 2, body
+    for method, route, status in (("GET", "/nowhere", 404), ("GET", "/search", 405)):
+        wrong = httpx.request(method, server + route, timeout=30)
+        assert wrong.status_code == status and set(wrong.json()) == {"error", "exit_code"}
+    assert httpx.get(server + "/openapi.json", timeout=30).status_code == 404
     gone = httpx.get(server + "/documents", params={"path": "/etc/passwd"}, timeout=30)
     assert gone.status_code == 404  # only stored files, from the catalog, never the disk
     # A page the file does not have is not an empty page (a new-user trial got 200, no chunks).

@@ -26,7 +26,8 @@ from typing import Any
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from ragkb import __version__, errors
 from ragkb.errors import RagkbError
@@ -36,10 +37,13 @@ log = logging.getLogger(__name__)
 
 
 class SearchRequest(BaseModel):
-    """POST /search: `ragkb search`'s arguments."""
+    """POST /search: `ragkb search`'s arguments. Types are not coerced ("k": true is no 1)
+    and an unknown key ("top_k") is an error, not ignored."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     query: str
-    kb: str | None = None
+    kb: str | None = Field(default=None, min_length=1)
     k: int | None = Field(default=None, ge=1, le=100)
     mode: str | None = None
     filter: dict[str, Any] | None = None
@@ -48,8 +52,10 @@ class SearchRequest(BaseModel):
 class AskRequest(BaseModel):
     """POST /ask: `ragkb ask`'s arguments, and whether to stream the answer."""
 
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     question: str
-    kb: str | None = None
+    kb: str | None = Field(default=None, min_length=1)
     k: int | None = Field(default=None, ge=1, le=100)
     mode: str | None = None
     filter: dict[str, Any] | None = None
@@ -88,7 +94,9 @@ def create_app(service: Service, *, token: str = "") -> FastAPI:
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise _Unauthorised
 
-    app = FastAPI(title="ragkb", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="ragkb", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+    )
     guarded = [Depends(authorised)]
 
     @app.exception_handler(RagkbError)
@@ -106,6 +114,15 @@ def create_app(service: Service, *, token: str = "") -> FastAPI:
         return JSONResponse(
             {"error": f"bad request: {problems}", "exit_code": errors.EXIT_USAGE},
             status_code=400,
+        )
+
+    @app.exception_handler(HTTPException)
+    def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        # An unknown route (404) or method (405): the same {"error", "exit_code"} shape.
+        return JSONResponse(
+            {"error": f"{exc.detail}".lower(), "exit_code": errors.EXIT_USAGE},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(_Unauthorised)
