@@ -200,9 +200,10 @@ def test_serve_watch_keeps_the_knowledge_base_in_sync(env: dict[str, str], tmp_p
     docs.mkdir()
     home = {**env, "RAGKB_HOME": str(tmp_path / "home"), "RAGKB_WATCH_SETTLE_S": "0.5"}
     (docs / "tides.md").write_text("# Tides\n\nSpring tides follow the full moon.\n", "utf-8")
-    subprocess.run([sys.executable, "-m", "ragkb", "ingest", str(docs), "-q"], env=home, check=True)
-    proc, url = _start(home, "--watch", str(docs))
+    proc, url = _start(home, "--watch", str(docs))  # no knowledge base yet: --watch makes it
     try:
+        tides = httpx.post(url + "/search", json={"query": "spring tides"}, timeout=60).json()
+        assert tides["results"][0]["source"] == str(docs / "tides.md")
         (docs / "wind.md").write_text("# Wind\n\nThe tramontane is a cold wind.\n", "utf-8")
         deadline, found = time.monotonic() + 90, []
         while time.monotonic() < deadline and not found:
@@ -217,6 +218,7 @@ def test_serve_watch_keeps_the_knowledge_base_in_sync(env: dict[str, str], tmp_p
         proc.wait(timeout=30)
     said = proc.stderr.read().decode() if proc.stderr else ""
     assert "ragkb: serving http://127.0.0.1:" in said and "ragkb: watch: applied" in said
+    assert "ragkb: watch: made knowledge base 'default' (1 files)" in said
     assert "warning:" not in said  # starting and syncing are no problems
 
 

@@ -37,6 +37,13 @@ def serve(
     from ragkb.serve.service import Service
 
     service = Service(settings)
+    if watch:
+        from ragkb.kb import KnowledgeBase
+
+        first = KnowledgeBase(settings)
+        if not first.exists():  # `--watch` makes it, as `ragkb watch` does
+            report = first.ingest(watch)
+            _say(f"watch: made knowledge base '{first.name}' ({len(report.added)} files)")
     service.knowledge()  # an unknown knowledge base fails now, with its exit code
     stop = threading.Event()
     if watch:
