@@ -278,6 +278,10 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("Who wrote the collector?", "Report collector bugs to ada@example.org.", False),
         ("收集器是谁写的？", "收集器负责收集数据。", True),
         ("收集器是谁写的？", "收集器的作者：金步国。", False),
+        # How long (多久) is answered by a frequency too (a new-user trial's 每周检查一次).
+        ("多久检查一次蚜虫？", "温室里每周检查一次蚜虫。", False),
+        ("多久检查一次蚜虫？", "温室里检查一次蚜虫。", True),
+        ("How long between checks of the collector?", "Check the collector weekly.", False),
     ],
 )
 def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None:

@@ -31,7 +31,11 @@ _NUMBER = re.compile(
     r"张本篇段句组批页章节帧步点度元米克升人件片根套场回期届代])"
     r"|[二两三四五六七八九十百千万亿]{2,}"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred"
-    r"|thousand|million|billion|once|twice|half|dozen)\b",
+    r"|thousand|million|billion|once|twice|half|dozen)\b"
+    # How long or how often is answered by a frequency: 每周 (weekly), 每隔三天, "every day".
+    r"|每(?:隔)?\s*(?:[二两三四五六七八九十\d]+\s*)?个?(?:天|日|晚|周|星期|礼拜|月|年|季度|小时|分钟|秒)"
+    r"|\b(?:hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)\b"
+    r"|\bevery\s+(?:other\s+)?(?:second|minute|hour|day|night|week|month|year)\b",
     re.IGNORECASE,
 )
 _MONTH = (
