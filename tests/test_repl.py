@@ -129,6 +129,7 @@ def test_commands_change_the_loop_and_errors_do_not_end_it(
         "/kb missing",
         "/k many",
         "/k 1000000000",
+        "/temp warm",
         "/frobnicate",
         "/help",
         "",
@@ -138,9 +139,11 @@ def test_commands_change_the_loop_and_errors_do_not_end_it(
     out, err = capsys.readouterr()
     assert "k = 2" in err
     assert "mode = keyword" in err
-    assert "error: /mode: bogus" in err
+    assert "error: /mode: mode = 'bogus' (flag): expected one of vector, keyword, hybrid" in err
     assert "error: /kb: knowledge base 'missing' does not exist (known: default)" in err
-    assert "error: /k:" in err
+    assert "error: /k: k = 'many' (flag): expected int" in err
+    assert "error: /temp: temperature = 'warm' (flag): expected float" in err
+    assert "could not convert" not in err  # no Python message (a new-user trial)
     assert "error: /k: k must be at most 1000 (got 1000000000)" in err
     assert "unknown command /frobnicate; /help lists them" in err
     assert HELP.splitlines()[1] in err

@@ -103,18 +103,15 @@ def _command(state: _State, line: str, out: Console, err: Console) -> bool:
         elif command == "reset":
             state.session.reset()
             err.print("conversation forgotten")
-        elif command == "k":  # checked as the flag is: 1 to 1000
-            state.k = state.knowledge.settings.replace(k=int(arg)).retrieval.k
+        # Values are checked as the flags are, with the same messages ("expected one of ...").
+        elif command == "k":
+            state.k = state.knowledge.settings.replace(k=arg).retrieval.k
             err.print(f"k = {state.k}")
         elif command == "mode":
-            if arg not in ("vector", "keyword", "hybrid"):
-                raise ValueError(arg)
-            state.mode = arg
+            state.mode = state.knowledge.settings.replace(mode=arg).retrieval.mode
             err.print(f"mode = {state.mode}")
         elif command == "temp":
-            state.knowledge = KnowledgeBase(
-                state.knowledge.settings.replace(temperature=float(arg))
-            )
+            state.knowledge = KnowledgeBase(state.knowledge.settings.replace(temperature=arg))
             err.print(f"temperature = {state.knowledge.settings.generation.temperature}")
         elif command == "kb":
             candidate = KnowledgeBase(state.knowledge.settings.replace(kb=arg))
