@@ -238,6 +238,7 @@ def test_mcp_over_stdio_gives_the_cli_objects(env: dict[str, str]) -> None:
             source = ask.structured_content["sources"][0]["source"]
             document = await s.call_tool("get_document", {"path": source})
             failed = await s.call_tool("search", {"query": "x", "kb": "nope"})
+            mistyped = await s.call_tool("search", {"query": "x", "k": "many"})
             return {
                 "names": names,
                 "search": search.structured_content,
@@ -245,6 +246,7 @@ def test_mcp_over_stdio_gives_the_cli_objects(env: dict[str, str]) -> None:
                 "kbs": kbs.structured_content,
                 "document": document.structured_content,
                 "failed": (failed.is_error, failed.content[0].text),
+                "mistyped": (mistyped.is_error, mistyped.content[0].text),
             }
 
     got = asyncio.run(session())
@@ -257,6 +259,9 @@ def test_mcp_over_stdio_gives_the_cli_objects(env: dict[str, str]) -> None:
     assert got["document"]["chunks"]
     is_error, message = got["failed"]
     assert is_error and "does not exist" in message and "exit code 4" in message
+    is_error, message = got["mistyped"]  # one line with its exit code, as ragkb's own errors
+    assert is_error and message.startswith("bad arguments: k:") and "(exit code 2)" in message
+    assert "\n" not in message and "pydantic" not in message
 
 
 def test_the_service_warms_a_knowledge_base_up_before_serving_it(

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ragkb.errors import RagkbError
+from ragkb.errors import EXIT_USAGE, RagkbError
 from ragkb.serve.service import Service, read_filter
 
 if TYPE_CHECKING:
@@ -46,10 +46,27 @@ def _reported(tool: _Tool) -> _Tool:
 def create_server(service: Service) -> MCPServer:
     """Return the MCP server with ragkb's four tools."""
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import ValidationError
 
     from ragkb import __version__
 
-    server = MCPServer("ragkb", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
+    class Server(MCPServer):
+        async def call_tool(self, *args: Any, **kwargs: Any) -> Any:
+            """Arguments that do not fit a tool's schema are one line with exit code 2, as
+            ragkb's own errors are, not the SDK's pydantic report (lines and a link)."""
+            try:
+                return await super().call_tool(*args, **kwargs)
+            except ToolError as exc:
+                if not isinstance(exc.__cause__, ValidationError):
+                    raise
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                    for e in exc.__cause__.errors()
+                )
+                raise ToolError(f"bad arguments: {problems} (exit code {EXIT_USAGE})") from None
+
+    server = Server("ragkb", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
 
     @server.tool()
     @_reported
