@@ -382,3 +382,20 @@ def test_support_check_accepts_a_paraphrase_the_embedder_finds_close() -> None:
     assert [s.supported for s in with_embedder.support(paraphrase, floor=0.5)[0]] == [True]
     keywords_only = SentencePool("Where do vectors live?", hits, embed=None)
     assert [s.supported for s in keywords_only.support(paraphrase, floor=0.5)[0]] == [False]
+
+
+def test_an_evidence_quote_never_repeats_the_lead_line() -> None:
+    """Not its slice of the passage, nor the same words in an overlapping chunk or a copy (a
+    new-user trial saw the lead sentence again among the quotes)."""
+    from ragkb.query.ask import _within
+    from ragkb.types import Evidence
+
+    text = "The lamp is replaced every 18 months. The tower is painted white."
+    lead = Evidence("/d/a.md", None, None, "c1", text, 0, len(text), False, False)
+    same_chunk = Evidence("/d/a.md", None, None, "c1", text[:37], 0, 37, False, False)
+    overlap = Evidence("/d/a.md", None, None, "c2", "The lamp is replaced  every 18 months.",
+                       100, 138, False, False)  # fmt: skip
+    other = Evidence("/d/a.md", None, None, "c2", "The keeper lives on the island.",
+                     200, 231, False, False)  # fmt: skip
+    assert _within(same_chunk, lead) and _within(overlap, lead)
+    assert not _within(other, lead) and not _within(other, None)

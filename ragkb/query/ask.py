@@ -303,13 +303,13 @@ def _supports(quote: Evidence, supporting: set[str]) -> bool:
 
 
 def _within(quote: Evidence, lead: Evidence | None) -> bool:
-    """Whether QUOTE repeats (part of) the LEAD passage slice."""
-    return (
-        lead is not None
-        and quote.chunk_id == lead.chunk_id
-        and lead.start <= quote.start
-        and quote.end <= lead.end
-    )
+    """Whether QUOTE repeats (part of) the LEAD: its slice of the passage, or the same words
+    in another passage (chunks overlap, and a copied file holds the same sentences)."""
+    if lead is None:
+        return False
+    if quote.chunk_id == lead.chunk_id and lead.start <= quote.start and quote.end <= lead.end:
+        return True
+    return " ".join(quote.quote.split()) in " ".join(lead.quote.split())
 
 
 def _extractive(context: _Context, *, options: AskOptions) -> Generator[AskEvent, None, Answer]:
