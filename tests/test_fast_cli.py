@@ -455,6 +455,11 @@ def test_list_names_a_knowledge_base_it_cannot_read_instead_of_saying_there_is_n
     assert code == EXIT_STORAGE
     assert listed["knowledge_bases"] == []
     assert [s["name"] for s in listed["skipped"]] == ["default"]
+    # `repair` cannot rebuild it (the catalog is its record) and says what can be done.
+    code, out, err = run(capsys, "repair")
+    assert (
+        code == EXIT_STORAGE and "the catalog is damaged: `ragkb reset` it and ingest again" in err
+    )
     # ... and it can be deleted: reset does not need to read what it deletes (the trial's
     # `reset --yes` on a damaged catalog exited 10, leaving only `rm -rf`).
     code, out, err = run(capsys, "reset", "--yes")

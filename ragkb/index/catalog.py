@@ -138,9 +138,17 @@ def _reported(method: _Method) -> _Method:
         except sqlite3.Error as exc:
             read_only = self.directory.is_dir() and not os.access(self.directory, os.W_OK)
             hint = " (the folder is read-only)" if read_only else ""
+            if _damaged(exc):  # nothing rebuilds the record of what was ingested
+                hint = "; the catalog is damaged: `ragkb reset` it and ingest again"
             raise StorageError(f"{self.path}: {exc}{hint}") from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """Return whether EXC says the catalog file itself is damaged (not full, locked or
+    read-only, which are OperationalErrors)."""
+    return type(exc) is sqlite3.DatabaseError or "malformed" in str(exc)
 
 
 class Catalog:
