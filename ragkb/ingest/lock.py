@@ -31,27 +31,30 @@ def acquire_lock(directory: Path, *, holder: str = "") -> BaseFileLock:
     try:
         lock.acquire()
     except Timeout:
-        pid, _, name = (pid_file.read_text() if pid_file.is_file() else "").partition("\n")
-        if name.strip():
+        pid, name = _holder(pid_file)
+        if name:
             raise KnowledgeBaseLockedError(
-                f"{name.strip()} (pid {pid.strip()}) is writing to this knowledge base "
+                f"{name} (pid {pid}) is writing to this knowledge base "
                 f"({directory}) until it is stopped; stop it first"
             ) from None
         raise KnowledgeBaseLockedError(
-            f"another ragkb process (pid {pid.strip() or 'unknown'}) is writing to this "
+            f"another ragkb process (pid {pid or 'unknown'}) is writing to this "
             f"knowledge base ({directory}); wait for it to finish"
         ) from None
-    if holder or not _held_by_a_named_holder(pid_file):
-        pid_file.write_text(f"{os.getpid()}\n{holder}" if holder else str(os.getpid()))
-    else:
-        pid_file.touch()  # a batch of the named holder: it still holds the lock
+    if not holder:
+        pid, name = _holder(pid_file)
+        if pid == str(os.getpid()) and name:
+            pid_file.touch()  # a batch of this process's named holder: it still holds the lock
+            return lock
+    pid_file.write_text(f"{os.getpid()}\n{holder}" if holder else str(os.getpid()))
     return lock
 
 
-def _held_by_a_named_holder(pid_file: Path) -> bool:
-    """Return whether this process took the lock earlier under a name (and holds it still)."""
+def _holder(pid_file: Path) -> tuple[str, str]:
+    """Return the pid and the name (empty when unnamed) the lock's last taker wrote, or two
+    empty strings when there is no readable pid file."""
     try:
         pid, _, name = pid_file.read_text().partition("\n")
     except OSError:
-        return False
-    return pid.strip() == str(os.getpid()) and bool(name.strip())
+        return "", ""
+    return pid.strip(), name.strip()
