@@ -6,7 +6,7 @@ Usage: python bench/answers.py [--sets tuning|heldout|all|CORPUS] [--config JSON
 Ingests each corpus once (into --home, kept between runs when given), then runs
 `ragkb eval --answers` (the Python API, hybrid mode, seed 1) on its gold questions under each
 setting of CONFIGS (or every --config given). The tuning sets (sample_docs, external) are the
-ones prompts and rules were tried on; corpus_b to corpus_k were written by helpers
+ones prompts and rules were tried on; corpus_b to corpus_l were written by helpers
 who saw only the documents, and no answer setting was tuned on them.
 """
 
@@ -34,6 +34,7 @@ SETS = {
         "corpus_i",
         "corpus_j",
         "corpus_k",
+        "corpus_l",
     ),
 }
 SETS["all"] = SETS["tuning"] + SETS["heldout"]

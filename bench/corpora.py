@@ -13,7 +13,8 @@ corpus_h (2026-12-07, a later stop) was written the same way and first run on th
 code. corpus_i (the stop after) was written the same way and first run after that stop's one
 refusal change (the who-question kind), before anything else was chosen. corpus_j (a later
 stop) was written the same way and first run on that stop's first commit, before any change to
-retrieval, refusal or answers. corpus_k (the stop after) was written the same way.
+retrieval, refusal or answers. corpus_k (the stop after) and corpus_l (2026-12-08) were written
+the same way.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ CORPORA: dict[str, tuple[Path, list[Path]]] = {
     "corpus_i": (DATA / "corpus_i" / "docs", [DATA / "corpus_i" / "gold.jsonl"]),
     "corpus_j": (DATA / "corpus_j" / "docs", [DATA / "corpus_j" / "gold.jsonl"]),
     "corpus_k": (DATA / "corpus_k" / "docs", [DATA / "corpus_k" / "gold.jsonl"]),
+    "corpus_l": (DATA / "corpus_l" / "docs", [DATA / "corpus_l" / "gold.jsonl"]),
 }
 
 # Settings that select each embedder (the bundled default, and the earlier MiniLM default).

@@ -153,6 +153,7 @@ CHECK_GOLD = Path(__file__).resolve().parent.parent / "bench" / "data" / "check_
         ("corpus_i", "gold.jsonl"),
         ("corpus_j", "gold.jsonl"),
         ("corpus_k", "gold.jsonl"),
+        ("corpus_l", "gold.jsonl"),
     ],
 )
 def test_gold_files_match_the_text_ragkb_extracts(corpus: str, gold: str) -> None:

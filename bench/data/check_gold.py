@@ -2,7 +2,7 @@
 
     python bench/data/check_gold.py CORPUS [--verbose] [--gold FILE]
 
-CORPUS is a folder beside this script (external, corpus_b ... corpus_k); FILE defaults to its
+CORPUS is a folder beside this script (external, corpus_b ... corpus_l); FILE defaults to its
 gold.jsonl. For every answerable question each answer_any span must occur (case-insensitive, all
 whitespace removed, as `ragkb eval` compares) in the named document, on the named 1-based PDF
 page when a page is given. A multi-document question names two or more sources and no page;
@@ -42,7 +42,7 @@ _HELPER_MINIMUMS = {
     "absent": 12,
     "near_miss": 6,
 }
-# corpus_e to corpus_k were written for refusal: more absent questions, most of them near misses.
+# corpus_e to corpus_l were written for refusal: more absent questions, most of them near misses.
 _NEAR_MISS_MINIMUMS = {
     **_HELPER_MINIMUMS,
     "questions": 80,
@@ -63,6 +63,7 @@ MINIMUMS: dict[str, dict[str, int]] = {
     "corpus_i": _NEAR_MISS_MINIMUMS,
     "corpus_j": _NEAR_MISS_MINIMUMS,
     "corpus_k": _NEAR_MISS_MINIMUMS,
+    "corpus_l": _NEAR_MISS_MINIMUMS,
 }
 
 
