@@ -47,6 +47,7 @@ def _ragkb(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a shell gives a command
     )
 
 
@@ -223,17 +224,20 @@ def test_a_killed_ingest_leaves_no_parser_process_behind(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("sent", "code", "said"),
+    ("sent", "group", "code", "said"),
     [
-        (signal.SIGINT, errors.EXIT_INTERRUPTED, "interrupted"),
-        (signal.SIGTERM, errors.EXIT_TERMINATED, "terminated"),
+        (signal.SIGINT, False, errors.EXIT_INTERRUPTED, "interrupted"),
+        (signal.SIGINT, True, errors.EXIT_INTERRUPTED, "interrupted"),
+        (signal.SIGTERM, False, errors.EXIT_TERMINATED, "terminated"),
     ],
 )
 def test_an_interrupted_or_terminated_ingest_says_so_and_cleans_up(
-    tmp_path: Path, sent: signal.Signals, code: int, said: str
+    tmp_path: Path, sent: signal.Signals, group: bool, code: int, said: str
 ) -> None:
     # A new-user trial: Ctrl-C ended an ingest without a word (typer turns it into a silent
-    # exit 130), and SIGTERM left "leaked semaphore objects" behind from the parse pool.
+    # exit 130), and SIGTERM left "leaked semaphore objects" behind from the parse pool. A
+    # later trial: Ctrl-C in a terminal reaches the whole process group, and the parsing
+    # child printed a KeyboardInterrupt traceback of its own (GROUP).
     docs = tmp_path / "docs"
     docs.mkdir()
     for n in range(60):  # about half a minute of embedding here: the signal lands in it
@@ -241,7 +245,10 @@ def test_an_interrupted_or_terminated_ingest_says_so_and_cleans_up(
     ingest = _ragkb("ingest", str(docs), env={**os.environ, "RAGKB_BATCH_CHUNKS": "4"})
     time.sleep(6)  # the models are loaded, the parse pool is running
     assert ingest.poll() is None, "the ingest finished before the signal"
-    ingest.send_signal(sent)
+    if group:
+        os.killpg(ingest.pid, sent)
+    else:
+        ingest.send_signal(sent)
     _, err = ingest.communicate(timeout=60)
     assert ingest.returncode == code, err.decode()
     assert err.decode().strip().splitlines()[-1] == said

@@ -47,9 +47,16 @@ class ParseResult:
 
 
 def _init_child(parent_pid: int, reports: Any) -> None:
-    """Cap the child's memory, make it die with the ingest that started it, and keep the
-    queue it reports OCR pages on."""
+    """Cap the child's memory, make it die with the ingest that started it, keep the queue
+    it reports OCR pages on, and leave Ctrl-C to the parent.
+
+    Ctrl-C in a terminal reaches the whole process group: the child would print a
+    KeyboardInterrupt traceback of its own, while the parent says "interrupted" and stops it.
+    """
     import resource
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     global _reports
     _reports = reports
