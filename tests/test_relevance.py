@@ -203,6 +203,12 @@ def test_calibrated_similarity_starts_at_the_embedders_floor() -> None:
         ("怎样用 ufw 放行 22 端口？", ["ufw"]),  # Latin words in Chinese are names
         ("Wie konfiguriere ich das Netzwerk mit WireGuard?", ["wireguard"]),  # not German words
         ("Comment configurer le réseau sans fil ?", []),
+        # An English word made by a prefix or suffix is no name, though no word list has it
+        # (corpus_l, held out: "recomputing" and "tokenizer" refused answerable questions);
+        # what is left must be a known word: restic stays a name.
+        ("How do I avoid recomputing the key for every element?", []),
+        ("Can the tokenizer return an empty token?", []),
+        ("How do I back up the cache with restic?", ["restic"]),
     ],
 )
 def test_unknown_terms_judge_plain_words_only_in_english(
@@ -282,6 +288,11 @@ def test_unknown_terms_judge_plain_words_only_in_english(
         ("多久检查一次蚜虫？", "温室里每周检查一次蚜虫。", False),
         ("多久检查一次蚜虫？", "温室里检查一次蚜虫。", True),
         ("How long between checks of the collector?", "Check the collector weekly.", False),
+        # ... and how long or how fast by a complexity (corpus_l: "in linear time").
+        ("How long does building the heap take?", "It builds the heap in linear time.", False),
+        ("How long does building the heap take?", "Building the heap takes O(n) steps.", False),
+        ("插入需要多长时间？", "插入操作只需要对数时间。", False),
+        ("How long does building the heap take?", "It builds the heap in place.", True),
     ],
 )
 def test_answer_kind_missing(question: str, passage: str, missing: bool) -> None:

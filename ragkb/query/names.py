@@ -18,6 +18,10 @@ _LATIN_WORD = re.compile(f"[{_ALPHABETIC}][{_ALPHABETIC}_+]*(?:[.-][{_ALPHABETIC
 _KNOWN_ZIPF = 2.2
 # European languages a Latin-script question may be written in instead of English.
 _OTHER_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "sv")
+# Word-forming prefixes and suffixes; what is left must be a known word of 4 letters or more
+# (so "restic" or "debconf" stay names).
+_PREFIX = re.compile(r"^(?:re|un|pre|de|dis|non|over|sub|multi|mis)(?=[a-z]{4})")
+_SUFFIX = re.compile(r"(?<=[a-z]{4})(?:i[sz](?:ers?|ations?|ed|es|ing|e)|(?:a|i)bl[ey]|ers?)$")
 # Zipf 3 = once per million words: wordfreq's small English list holds exactly these.
 _EVERYDAY_ZIPF = 3.0
 
@@ -34,6 +38,19 @@ def is_known_english_word(word: str) -> bool:
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en", wordlist="large") >= _KNOWN_ZIPF
+
+
+def is_english_word_form(word: str) -> bool:
+    """Return whether WORD is an English word or one made from one by a common prefix or
+    suffix: "recomputing", "tokenizer" and "unparseable" are in no word list, but "computing",
+    "token" and "parse" are, and none of them is a name."""
+    if is_known_english_word(word):
+        return True
+    prefix = _PREFIX.match(word)
+    if prefix and is_english_word_form(word[prefix.end() :]):
+        return True
+    suffix = _SUFFIX.search(word)
+    return bool(suffix) and is_known_english_word(word[: suffix.start()])
 
 
 def name_like_words(question: str, *, english: bool, chinese: bool) -> set[str]:
@@ -135,7 +152,7 @@ def unknown_terms(
             if names is None:
                 english = reads_as_english(question)
                 names = name_like_words(question, english=english, chinese=chinese)
-            if token not in names and (not english or is_known_english_word(token)):
+            if token not in names and (not english or is_english_word_form(token)):
                 continue
         unknown.append(token)
     written = _as_written(question) if unknown and question else {}

@@ -35,7 +35,10 @@ _NUMBER = re.compile(
     # How long or how often is answered by a frequency: 每周 (weekly), 每隔三天, "every day".
     r"|每(?:隔)?\s*(?:[二两三四五六七八九十\d]+\s*)?个?(?:天|日|晚|周|星期|礼拜|月|年|季度|小时|分钟|秒)"
     r"|\b(?:hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)\b"
-    r"|\bevery\s+(?:other\s+)?(?:second|minute|hour|day|night|week|month|year)\b",
+    r"|\bevery\s+(?:other\s+)?(?:second|minute|hour|day|night|week|month|year)\b"
+    # How long or how fast is answered by a complexity: "in linear time", O(log n), 常数时间.
+    r"|\b(?:constant|linear|logarithmic|quadratic|cubic|exponential|polynomial)\s+time\b"
+    r"|\bO\([^()]{1,20}\)|(?:常数|线性|对数|平方|指数|多项式)(?:级)?时间",
     re.IGNORECASE,
 )
 _MONTH = (
