@@ -9,6 +9,7 @@ everywhere: `--n-gpu-layers`, `RAGKB_N_GPU_LAYERS`, `[generation] n_gpu_layers` 
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import math
 import os
@@ -121,7 +122,7 @@ def _field(name: str) -> Field:
     try:
         return FIELDS_BY_NAME[name]
     except KeyError:
-        raise ConfigError(f"unknown setting '{name}'") from None
+        raise ConfigError(f"unknown setting '{name}'{_did_you_mean(name)}") from None
 
 
 def _coerce(field: Field, raw: Any, origin: str) -> Any:
@@ -152,18 +153,48 @@ def _coerce(field: Field, raw: Any, origin: str) -> Any:
             value = raw
     except (TypeError, ValueError):
         raise _error_for(origin)(
-            f"{field.name} = {raw!r} ({origin}): expected {field.type.__name__}"
+            f"{field.name} = {_as_written(raw)} ({origin}): expected {_KINDS[field.type]}"
         ) from None
     if field.choices and value not in field.choices:
         raise _error_for(origin)(
-            f"{field.name} = {value!r} ({origin}): expected one of {', '.join(field.choices)}"
+            f"{field.name} = {_as_written(value)} ({origin}): expected one of "
+            f"{', '.join(field.choices)}"
         )
     if field.bounds and not field.bounds[0] <= value <= field.bounds[1]:
         low, high = field.bounds
         raise _error_for(origin)(
-            f"{field.name} = {value!r} ({origin}): expected a whole number from {low} to {high}"
+            f"{field.name} = {_as_written(value)} ({origin}): expected a whole number from "
+            f"{low} to {high}"
         )
     return value
+
+
+# What each type of setting takes, in a user's words rather than Python's.
+_KINDS: dict[type, str] = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text (in quotes in a config file)",
+}
+
+
+def _as_written(raw: Any) -> str:
+    """Return RAW as TOML writes it (true, "text", 3), not as Python does (True, 'text')."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, str):
+        return json.dumps(raw, ensure_ascii=False)
+    return repr(raw)
+
+
+def _did_you_mean(name: str, section: str | None = None) -> str:
+    """Return "; did you mean 'k' in [retrieval]?" for the setting closest to NAME, or ""."""
+    close = difflib.get_close_matches(name, list(FIELDS_BY_NAME), n=1)
+    if not close:
+        return ""
+    field = FIELDS_BY_NAME[close[0]]
+    where = f" in [{field.section}]" if field.section != section or close[0] == name else ""
+    return f"; did you mean '{field.name}'{where}?"
 
 
 def default_home() -> Path:
@@ -208,7 +239,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         for name, raw in table.items():
             field = FIELDS_BY_NAME.get(name)
             if field is None or field.section != section:
-                raise ConfigError(f"{path}: unknown setting '{name}' in [{section}]")
+                raise ConfigError(
+                    f"{path}: unknown setting '{name}' in [{section}]{_did_you_mean(name, section)}"
+                )
             flat[name] = _coerce(field, raw, f"{path}")
     return flat
 
@@ -267,6 +300,9 @@ def load_settings(
     home = Path(home_env).expanduser() if home_env else default_home()
     cache_env = env.get("RAGKB_CACHE")
     cache = Path(cache_env).expanduser() if cache_env else default_cache()
+    for folder, variable in ((home, "RAGKB_HOME"), (cache, "RAGKB_CACHE")):
+        if folder.exists() and not folder.is_dir():  # else "no knowledge bases yet", or ENOTDIR
+            raise ConfigError(f"{folder}: the {variable} folder is a file, not a folder")
     keys = (
         env.get(str(flat["api_key_env"]), ""),
         env.get(str(flat["embedding_api_key_env"]), ""),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkb.errors import ConfigError, RagkbError, UsageError
+from ragkb.errors import RagkbError, UsageError
 from ragkb.language import language_of
 from ragkb.query.evidence import cited_numbers
 from ragkb.query.relevance import effective_calibration
@@ -58,9 +58,9 @@ def read_gold(path: Path) -> list[GoldQuestion]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read gold file ({exc.strerror})") from exc
+        raise UsageError(f"{path}: cannot read gold file ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     out = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

@@ -222,17 +222,17 @@ def test_integral_float_is_accepted_for_int(tmp_path: Path) -> None:
 
 def test_metric_choice_enforced_in_file(tmp_path: Path) -> None:
     path = write_toml(tmp_path / "c.toml", "[store]\nmetric = 'dot'\n")
-    with pytest.raises(ConfigError, match=r"metric = 'dot'.*cosine, l2"):
+    with pytest.raises(ConfigError, match=r'metric = "dot".*cosine, l2'):
         load_settings({}, config_path=path, environ={})
 
 
 def test_mode_choice_enforced_in_env() -> None:
-    with pytest.raises(ConfigError, match=r"mode = 'semantic'.*vector, keyword, hybrid"):
+    with pytest.raises(ConfigError, match=r'mode = "semantic".*vector, keyword, hybrid'):
         load_settings({}, environ={"RAGKB_MODE": "semantic"})
 
 
 def test_backend_choice_enforced_in_flag() -> None:
-    with pytest.raises(ConfigError, match="backend = 'vllm'"):
+    with pytest.raises(ConfigError, match='backend = "vllm"'):
         load_settings({"backend": "vllm"}, environ={})
     assert load_settings({"backend": "openai"}, environ={}).generation.backend == "openai"
 
@@ -296,8 +296,31 @@ def test_validate_accepts_values_at_the_edges() -> None:
 
 
 def test_unknown_flag_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="unknown setting 'topk'"):
+    with pytest.raises(ConfigError, match="unknown setting 'topk'; did you mean 'top_p' in"):
         load_settings({"topk": 3}, environ={})
+
+
+def test_a_typo_in_the_config_file_gets_a_suggestion_and_toml_spelling(tmp_path: Path) -> None:
+    # A new-user trial: a typo'd key got no suggestion (a typo'd RAGKB_* variable did), and a
+    # wrong type was shown as Python writes it ("k = True ...: expected int").
+    path = tmp_path / "config.toml"
+    path.write_text("[retrieval]\nmin_relevnce = 0.3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="did you mean 'min_relevance'\\?"):
+        load_settings({}, config_path=path, environ={})
+    path.write_text("[generation]\nmin_relevance = 0.3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="did you mean 'min_relevance' in \\[retrieval\\]"):
+        load_settings({}, config_path=path, environ={})
+    path.write_text("[retrieval]\nk = true\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"k = true .*: expected a whole number$"):
+        load_settings({}, config_path=path, environ={})
+
+
+def test_a_data_home_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    # A new-user trial: `list` said "No knowledge bases yet" and `ingest` failed on ENOTDIR.
+    home = tmp_path / "home"
+    home.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="RAGKB_HOME folder is a file"):
+        load_settings({}, environ={"RAGKB_HOME": str(home)})
 
 
 # -- the generated config file ----------------------------------------------------------------

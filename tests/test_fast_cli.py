@@ -182,6 +182,20 @@ def test_a_question_as_long_as_a_document_is_a_usage_error(
         assert "6,000 characters long; at most 4,000" in err and len(err.splitlines()) == 1
 
 
+def test_a_blank_question_or_a_question_with_a_batch_is_a_usage_error(
+    ingested: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A new-user trial: `ask "   "` was searched and refused (exit 8), and `search x --batch -`
+    # dropped x without a word.
+    for command in ("search", "ask"):
+        code, out, err = run(capsys, command, "   ")
+        assert code == EXIT_USAGE and not out
+        assert "the question is empty" in err and len(err.splitlines()) == 1
+        code, out, err = run(capsys, command, "cache", "--batch", "-")
+        assert code == EXIT_USAGE and not out
+        assert "or --batch FILE, not both" in err
+
+
 def test_ask_json(ingested: Path, built: Built, capsys: pytest.CaptureFixture[str]) -> None:
     code, data = run_json(capsys, "ask", ANSWERABLE, "--json")
     assert code == EXIT_OK

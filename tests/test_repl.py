@@ -139,10 +139,10 @@ def test_commands_change_the_loop_and_errors_do_not_end_it(
     out, err = capsys.readouterr()
     assert "k = 2" in err
     assert "mode = keyword" in err
-    assert "error: /mode: mode = 'bogus' (flag): expected one of vector, keyword, hybrid" in err
+    assert 'error: /mode: mode = "bogus" (flag): expected one of vector, keyword, hybrid' in err
     assert "error: /kb: knowledge base 'missing' does not exist (known: default)" in err
-    assert "error: /k: k = 'many' (flag): expected int" in err
-    assert "error: /temp: temperature = 'warm' (flag): expected float" in err
+    assert 'error: /k: k = "many" (flag): expected a whole number' in err
+    assert 'error: /temp: temperature = "warm" (flag): expected a number' in err
     assert "could not convert" not in err  # no Python message (a new-user trial)
     assert "error: /k: k must be at most 1000 (got 1000000000)" in err
     assert "unknown command /frobnicate; /help lists them" in err

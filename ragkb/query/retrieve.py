@@ -65,6 +65,8 @@ def retrieve(
     names no document uses: a rewrite may add words the user never said. SCOPE limits the
     search to the files it lets through.
     """
+    if not query.strip():
+        raise UsageError("the question is empty")
     if len(query) > MAX_QUERY_CHARS:
         raise UsageError(
             f"the question is {len(query):,} characters long; at most {MAX_QUERY_CHARS:,} are read"

@@ -44,6 +44,8 @@ def ask(
     """Answer QUESTION from the knowledge base with the local model, citing file and page."""
     from ragkb.cli.render import schema, terminal
 
+    if batch is not None and question:
+        raise typer.BadParameter("give a QUESTION or --batch FILE, not both")
     knowledge = open_kb(settings)
     if batch is not None:
 

@@ -33,6 +33,8 @@ def search(
     """Show the chunks closest to QUERY: file, page, score, text, and which would answer."""
     from ragkb.cli.render import schema, terminal
 
+    if batch is not None and query:
+        raise typer.BadParameter("give a QUERY or --batch FILE, not both")
     knowledge = open_kb(settings)
     mode = settings.retrieval.mode
     if batch is not None:
