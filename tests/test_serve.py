@@ -123,6 +123,10 @@ def test_http_streams_an_answer_as_server_sent_events(server: str) -> None:
     ]
     plain = httpx.post(server + "/ask", json={"question": QUESTION}, timeout=120).json()
     assert done["answer"] == plain["answer"]
+    # The text events add up to the answer, extractive (the bundled model's default) or not:
+    # a new-user trial's client, building the answer from them, showed nothing.
+    assert done["finish_reason"] == "extractive"
+    assert "".join(data["text"] for name, data in events if name == "text") == done["answer"]
 
 
 def test_http_errors_are_one_line_with_their_status(server: str) -> None:

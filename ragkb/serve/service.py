@@ -157,11 +157,17 @@ class Service:
         scope: Filter | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield an answer as it is made: ("sources", {lead, sources}) once, ("text",
-        {"text"}) per piece of the answer, then ("done", the `ask --json` object)."""
+        {"text"}) per piece of the answer, then ("done", the `ask --json` object).
+
+        The text pieces always add up to the answer's text: an extractive answer, which the
+        library streams as the lead alone, is sent as one piece before "done".
+        """
         knowledge = self.knowledge(kb)
         _check(question, k, mode)
         with self._generating:
             for event in knowledge.ask_stream(question, k=k, mode=mode, scope=scope):
+                if isinstance(event, DoneEvent) and event.answer.finish_reason == "extractive":
+                    yield "text", {"text": event.answer.text}
                 if isinstance(event, SourcesEvent):
                     yield (
                         "sources",
