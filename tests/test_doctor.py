@@ -140,3 +140,12 @@ def test_doctor_reports_the_ocr_engine_its_models_and_languages() -> None:
     assert ocr["engine"]["languages"] == ["Chinese", "English"]
     assert all("PP-OCR" in model for model in ocr["engine"]["models"])
     assert [e["name"] for e in ocr["other_engines"]] == ["tesseract"]
+
+
+def test_doctor_prints_values_as_a_person_reads_them() -> None:
+    # A new-user trial: the text report showed True, None and Python dicts.
+    from ragkb.cli.commands.doctor import _shown
+
+    assert _shown(True) == "yes" and _shown(None) == "none"
+    assert _shown({"a": 1, "b": ["x", "y"]}) == "a: 1, b: x, y"
+    assert _shown("line one\nline two") == "line one line two"

@@ -30,14 +30,27 @@ def doctor(json_out: JsonOpt = False, *, settings: Settings) -> None:
         out.print(f"[bold]{section}[/bold]")
         if isinstance(values, dict):
             for key, value in values.items():
-                out.print(f"  {key}: {terminal.safe(str(value))}")
+                out.print(f"  {key}: {terminal.safe(_shown(value))}")
         elif isinstance(values, list):
             for value in values:
-                out.print(f"  {terminal.safe(str(value))}")
+                out.print(f"  {terminal.safe(_shown(value))}")
             if not values:
                 out.print("  none")
         else:
-            out.print(f"  {terminal.safe(str(values))}")
+            out.print(f"  {terminal.safe(_shown(values))}")
+
+
+def _shown(value: object) -> str:
+    """Return VALUE as a person reads it, on one line: yes/no, none, "a: 1, b: 2"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value) or "none"
+    return " ".join(str(value).split())
 
 
 @app.command("eval")
