@@ -203,6 +203,22 @@ def test_dry_run_writes_nothing(docs: Path) -> None:
     assert list_kb_names(kb.settings.home) == []
 
 
+def test_a_dry_run_counts_a_file_that_failed_and_has_not_changed_as_failing(docs: Path) -> None:
+    # A new-user trial: on an unchanged folder the dry run said "updated 7, failed 2" and the
+    # real run "updated 0, failed 9": files that failed last time were shown as updates.
+    broken = docs / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really")
+    kb = _kb()
+    first = kb.ingest([str(docs)])
+    assert [f.path for f in first.failed] == [str(broken)]
+    planned = kb.ingest([str(docs)], dry_run=True)
+    again = kb.ingest([str(docs)])
+    assert (len(planned.updated), len(planned.failed)) == (len(again.updated), len(again.failed))
+    assert planned.updated == () and [f.path for f in planned.failed] == [str(broken)]
+    assert planned.failed[0].reason.startswith(first.failed[0].reason)
+    assert "it will be read again" in planned.failed[0].reason
+
+
 def test_ingest_of_a_missing_path_leaves_no_knowledge_base(tmp_path: Path) -> None:
     kb = _kb()
     missing = tmp_path / "no-such-folder"

@@ -190,7 +190,7 @@ class Syncer:
 
     def _prepare(self, result: ParseResult, candidate: Candidate) -> _Pending | None:
         if result.document is None:
-            self._fail(candidate.path, result.reason or "unreadable")
+            self._fail(candidate, result.reason or "unreadable")
             return None
         document = result.document
         if document.sha256 and document.sha256 != candidate.file_hash:
@@ -213,10 +213,10 @@ class Syncer:
                 max_tokens=max(1, embedder.max_tokens - CONTEXT_TOKENS - 1),
             )
         except (TypeError, ValueError) as exc:  # text the tokenizer rejects: this file only
-            self._fail(candidate.path, f"unreadable text ({type(exc).__name__}: {exc})")
+            self._fail(candidate, f"unreadable text ({type(exc).__name__}: {exc})")
             return None
         if not chunks:
-            self._fail(candidate.path, "no extractable text")
+            self._fail(candidate, "no extractable text")
             return None
         if candidate.path in self._rereading and self._unchanged(candidate.path, chunks):
             self._catalog.set_reader(
@@ -249,13 +249,14 @@ class Syncer:
             (c.text, c.page, c.heading, c.ocr) for c in stored
         ]
 
-    def _fail(self, path: str, reason: str) -> None:
-        self._report_failed.append(FileFailure(path, reason))
-        self._record_failure(path, reason)
+    def _fail(self, candidate: Candidate, reason: str) -> None:
+        self._report_failed.append(FileFailure(candidate.path, reason))
+        self._record_failure(candidate.path, reason, candidate.file_hash)
         self._files_done += 1
 
-    def _record_failure(self, path: str, reason: str) -> None:
-        """Drop any stale chunks of PATH and remember why it failed."""
+    def _record_failure(self, path: str, reason: str, file_hash: str | None = None) -> None:
+        """Drop any stale chunks of PATH and remember why it failed, and the bytes it failed
+        on (FILE_HASH, when they were read): a dry run can then tell it will fail again."""
         if not Path(path).is_file():  # missing, or a folder that could not be listed
             return
         known = self._catalog.file(path)
@@ -263,11 +264,9 @@ class Syncer:
             self._store.delete_source(path)
             self._chunks_replaced += known.chunks
         size = Path(path).stat().st_size if Path(path).is_file() else 0
+        digest = file_hash if file_hash is not None else (known.file_hash if known else "")
         self._catalog.record_file(
-            FileRecord(
-                path, known.file_hash if known else "", size, 0, None, time.time(), "failed", reason
-            ),
-            [],
+            FileRecord(path, digest, size, 0, None, time.time(), "failed", reason), []
         )
 
     def _flush(self, pending: list[_Pending]) -> Iterable[str]:

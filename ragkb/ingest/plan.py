@@ -35,6 +35,8 @@ class SyncPlan:
     # Unchanged files that a newer reader of their kind reads again (re-embedded only if
     # their chunks change).
     reread: list[Candidate] = field(default_factory=list)
+    # Unchanged files whose last read failed, read again: {path: the reason it failed}.
+    retried: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     failed: list[FileFailure] = field(default_factory=list)
 
@@ -84,6 +86,8 @@ def plan_sync(
             plan.new.append(candidate)
         elif known.file_hash != digest or known.status != "ok" or rechunk:
             plan.changed.append(candidate)
+            if known.file_hash == digest and known.status != "ok":
+                plan.retried[key] = known.reason or "unknown reason"
         elif known.reader < reader_version(key):
             plan.reread.append(candidate)
         else:

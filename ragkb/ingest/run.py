@@ -12,7 +12,7 @@ from ragkb.ingest.discover import discover
 from ragkb.ingest.documents.scans import OcrOptions
 from ragkb.ingest.lock import acquire_lock
 from ragkb.ingest.plan import SyncPlan, plan_sync
-from ragkb.types import IngestReport
+from ragkb.types import FileFailure, IngestReport
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -143,12 +143,19 @@ def _plan(
 
 
 def _dry_run_report(kb: str, plan: SyncPlan) -> IngestReport:
+    """What the ingest would do. A file that failed last time and has not changed is counted
+    as failing again, with its last reason (the real run reads it again, and it fails the
+    same way unless a reader or setting changed)."""
+    again = tuple(
+        FileFailure(path, f"{reason} (last time; it will be read again)")
+        for path, reason in plan.retried.items()
+    )
     return IngestReport(
         kb=kb,
         added=tuple(c.path for c in plan.new),
-        updated=tuple(c.path for c in plan.changed + plan.reread),
+        updated=tuple(c.path for c in plan.changed + plan.reread if c.path not in plan.retried),
         unchanged=tuple(c.path for c in plan.unchanged),
         removed=tuple(plan.removed),
-        failed=tuple(plan.failed),
+        failed=tuple(plan.failed) + again,
         dry_run=True,
     )
