@@ -182,7 +182,13 @@ def test_a_read_only_data_home_is_one_line_and_loses_nothing(tmp_path: Path) -> 
         assert _ragkb("ingest", str(first), env=env).wait(timeout=300) == 0
         _write(docs, "bananas")
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
-        for argv in (["ingest", str(docs)], ["remove", str(first)], ["reset", "--yes"]):
+        # A search too (a new-user trial): the embedded store writes even to read.
+        for argv in (
+            ["ingest", str(docs)],
+            ["remove", str(first)],
+            ["reset", "--yes"],
+            ["search", "apples"],
+        ):
             done = subprocess.run(
                 [sys.executable, "-m", "ragkb", *argv, "-q"] if argv[0] == "ingest" else
                 [sys.executable, "-m", "ragkb", *argv],

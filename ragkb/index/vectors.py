@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import logging
@@ -225,6 +226,12 @@ class ChromaStore:
         )
         try:
             lock.acquire()
+        except PermissionError as exc:  # EACCES; EROFS below
+            raise self._read_only() from exc
+        except OSError as exc:
+            if exc.errno == errno.EROFS:
+                raise self._read_only() from exc
+            raise StorageError(f"vector store at {self.where}: {exc}") from exc
         except Timeout:
             raise StorageError(
                 f"vector store at {self.where}: another ragkb process has held it for over "
@@ -234,6 +241,15 @@ class ChromaStore:
             yield
         finally:
             lock.release()
+
+    def _read_only(self) -> StorageError:
+        """The error for a store in a folder this process cannot write: even a search writes
+        there (the process lock, and chromadb's own bookkeeping in its SQLite file)."""
+        return StorageError(
+            f"vector store at {self.where}: the folder is read-only, and the embedded store "
+            "needs to write even to search; copy the data home somewhere writable, or serve "
+            "the vectors from a Chroma server (README, 'Deploying beyond one machine')"
+        )
 
     @property
     def where(self) -> str:
@@ -253,6 +269,8 @@ class ChromaStore:
             except ConfigError:
                 raise
             except Exception as exc:  # chromadb raises many unrelated types for one failure
+                if "readonly database" in str(exc):
+                    raise self._read_only() from exc
                 raise StorageError(f"vector store at {self.where}: {exc}") from exc
             actual = _space_of(self._collection)
             if actual and actual != self.metric:
