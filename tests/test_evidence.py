@@ -357,6 +357,19 @@ def test_support_check_flags_a_number_the_passages_never_state() -> None:
     assert [s.supported for s in sentences] == [True, False]
 
 
+def test_support_check_flags_a_name_the_passages_never_state() -> None:
+    # A new-user trial: "... must be made with the Berlin-based company GlobetraKommunikation
+    # (GK)" was marked supported, its other words being the passage's.
+    passage = "Hotel bookings must be made with the travel desk. The nightly limit is 150 EUR."
+    pool = SentencePool("Who books hotels?", [make_hit(1, passage)], embed=None)
+    sentences, _ = pool.support(
+        "Hotel bookings must be made with the travel desk. "
+        "Hotel bookings must be made with the travel desk GlobetraKommunikation (GK).",
+        floor=0.0,
+    )
+    assert [s.supported for s in sentences] == [True, False]
+
+
 def test_support_check_flags_words_no_passage_holds() -> None:
     pool = SentencePool("What is cosine similarity?", [make_hit(1, ENGLISH)], embed=None)
     sentences, backing = pool.support(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ragkb.language import keyword_tokens, split_sentences
 from ragkb.models.embedders import similarity
+from ragkb.query.names import name_like_words
 from ragkb.query.relevance import weighted_coverage
 from ragkb.types import AnswerSentence, Evidence, Hit
 
@@ -269,9 +270,10 @@ class SentencePool:
 
         A sentence is supported when one passage sentence backs it: it holds SUPPORT_COVERAGE
         of the sentence's words, or says nearly the same (similarity, calibrated above the
-        embedder's FLOOR, of at least SUPPORT_SIMILARITY); and every number it states occurs
-        in the passages (a small model's typical slip is a number nobody wrote). Returns the
-        sentences and the passage sentences that back at least one of them.
+        embedder's FLOOR, of at least SUPPORT_SIMILARITY); and every number and every name
+        (`name_like_words`) it states occurs in the passages (a small model's typical slip is
+        a number or a company nobody wrote). Returns the sentences and the passage sentences
+        that back at least one of them.
         """
         allowed = set(self._numbers(shown))
         mine = [i for i, s in enumerate(self.sentences) if s[0] in allowed]
@@ -284,6 +286,7 @@ class SentencePool:
         if not texts:
             return (), set()
         stated = {q for hit in (shown or self.sources) for q in _stated_quantities(hit.text)}
+        passages = " ".join(hit.text for hit in (shown or self.sources)).lower()
         vectors = self._sentence_vectors()
         plain = [_CITATION.sub(" ", t) for t in texts]
         answer_vecs = self._embed(plain) if vectors is not None and self._embed else None
@@ -301,7 +304,10 @@ class SentencePool:
                 if shared >= SUPPORT_COVERAGE or close >= SUPPORT_SIMILARITY:
                     backers.append(i)
             numbers_stated = {(n + unit).lower() for n, unit in _QUANTITY.findall(text)} <= stated
-            supported = bool(backers) and numbers_stated
+            names = name_like_words(text, english=True, chinese=False)
+            # A quantity ("64MB") is the number check's, which allows "64 MB".
+            names_stated = all(n in passages for n in names if not n[0].isdigit())
+            supported = bool(backers) and numbers_stated and names_stated
             judged.append(AnswerSentence(text=texts[n], supported=supported))
             if supported:
                 supporting.update(self.texts[i] for i in backers)
