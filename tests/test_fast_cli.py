@@ -130,6 +130,20 @@ def test_ingest_dry_run_json(built: Built, docs: Path, capsys: pytest.CaptureFix
     assert listed == {"knowledge_bases": [], "skipped": []}
 
 
+def test_ingest_verbose_off_a_terminal_says_where_it_is(
+    built: Built, docs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new-user trial: `ingest -v` into a pipe printed nothing for a 25-minute file.
+    from ragkb.cli.render import progress
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    code, out, err = run(capsys, "ingest", str(docs), "-v")
+    assert code == EXIT_OK
+    assert f"ragkb: read {docs / 'cache.txt'}: " in err and " chunks to embed" in err
+    assert "embedding: 2/2 files read, " in err and " chunks embedded (" in err
+    assert "embedding" not in out  # progress is stderr's
+
+
 def test_ingest_with_a_bad_file_exits_5_and_names_it(
     built: Built, docs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -239,6 +239,7 @@ class Syncer:
             )
         self._warnings.extend(f"{candidate.path}: {w}" for w in warnings)
         self._files_done += 1  # read: the bar counts files read, its chunks count embedding
+        log.info("read %s: %d chunks to embed", candidate.path, len(chunks))
         self._emit("parse", candidate.path)
         return _Pending(candidate, chunks, document.pages, document.ocr_pages, tuple(warnings))
 
