@@ -86,6 +86,21 @@ def test_rewrite_without_the_subject_falls_back(junk: str) -> None:
     assert query == f"{FIRST} How fast is it?"
 
 
+def test_a_rewrite_that_copies_the_answer_falls_back() -> None:
+    # A new-user trial: the 135M model "rewrote" a follow-up into a sentence of its answer,
+    # which named the subject and the asked words and retrieved the wrong passage.
+    session = ChatSession()
+    session.add("How much does the inverter weigh?", "It weighs 21 kg.", query="inverter weight")
+    question = "and what is its maximum DC input voltage?"
+    copied = (
+        "The inverter is designed to operate between -25 and 60 degrees Celsius, which is a "
+        "maximum DC input voltage."
+    )
+    assert session.standalone_query(question, lambda h, q: copied) == f"inverter weight {question}"
+    good = "What is the maximum DC input voltage of the inverter?"
+    assert session.standalone_query(question, lambda h, q: good) == good
+
+
 def test_too_long_rewrite_falls_back() -> None:
     session = session_after_first_turn()
     rambling = "cosine similarity " * 40

@@ -17,6 +17,10 @@ _FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 MAX_REWRITE_TOKENS = 48
+# A rewrite only puts the subject back: it may bring at most this many words that neither the
+# previous query nor the question has. A small model copies its last answer instead ("The
+# inverter is designed to operate between -25 and 60 degrees ...", a new-user trial).
+MAX_NEW_REWRITE_WORDS = 2
 _FILLER = frozenset({"about", "also", "more", "else", "还有", "另外", "然后", "呢"})
 
 Rewrite = Callable[[list[Turn], str], str]
@@ -44,10 +48,11 @@ class ChatSession:
         """Return a retrieval query for QUESTION that stands on its own.
 
         A follow-up is rewritten by the model when it can; the rewrite is kept only if it
-        still names something from the previous question, else the previous query is
-        prepended, so retrieval never loses the subject. A short question with no word that
-        points back may name a new subject of its own ("What is HNSW?", 向量检索是什么？):
-        when STANDS_ALONE says it finds an answer by itself, it is taken as it is.
+        still names something from the previous question and adds little of its own, else
+        the previous query is prepended, so retrieval never loses the subject. A short
+        question with no word that points back may name a new subject of its own ("What is
+        HNSW?", 向量检索是什么？): when STANDS_ALONE says it finds an answer by itself, it is
+        taken as it is.
         """
         if not self.history or not is_follow_up(question):
             return question
@@ -63,8 +68,16 @@ class ChatSession:
                 w for w in keyword_tokens(question) if w not in _FILLER and not _FOLLOW_UP.search(w)
             }
             got = set(keyword_tokens(text))
-            # Keep the rewrite only if it names the subject and keeps everything asked now.
-            if text and subject & got and asked <= got and len(text) < 400:
+            added = got - subject - set(keyword_tokens(question))
+            # Keep the rewrite only if it names the subject, keeps everything asked now and
+            # adds next to nothing.
+            if (
+                text
+                and subject & got
+                and asked <= got
+                and len(added) <= MAX_NEW_REWRITE_WORDS
+                and len(text) < 400
+            ):
                 return text
         return f"{previous} {question}"
 
