@@ -127,7 +127,11 @@ class IngestSettings:
         "tesseract (Debian's tesseract-ocr and tesseract-ocr-chi-sim, installed apart).",
         choices=("rapidocr", "tesseract"),
     )
-    ocr_dpi: int = setting(200, "Resolution PDF pages are rendered at for OCR.")
+    ocr_dpi: int = setting(
+        200,
+        "Resolution PDF pages are rendered at for OCR (a page that is one scan: at most the "
+        "scan's own, from 120).",
+    )
     ocr_page_timeout_s: float = setting(
         60.0, "Time limit for reading one page by OCR (a file may take this long per page)."
     )

@@ -328,3 +328,26 @@ def test_scans_are_ingested_searched_and_marked_as_ocr(tmp_path: Path) -> None:
     assert hits[0].page in (1, None)
     garden = kb.search("gardening tomatoes", mode="keyword")
     assert garden[0].source == str(docs / "notes.txt") and not garden[0].ocr
+
+
+def test_a_scan_is_rendered_no_finer_than_it_was_made(tmp_path: Path) -> None:
+    # A new-user trial: a 150 ppi scan rendered at ocr_dpi 200 read "MargaretOkafor"; at its
+    # own 150 ppi RapidOCR keeps the space.
+    import pypdfium2 as pdfium
+    from PIL import Image as PILImage
+
+    from ragkb.ingest.documents.scans import MIN_SCAN_PPI, _scan_ppi
+
+    scans = {
+        "fine.pdf": (PILImage.new("L", (1400, 364), 255), 150),  # 150 ppi as image_pdf saves
+        "coarse.pdf": (PILImage.new("L", (700, 182), 255), 150),  # 75 ppi over the same page
+    }
+    found = {}
+    for name, (picture, resolution) in scans.items():
+        picture.save(tmp_path / name, resolution=resolution * picture.width / 1400)
+        pdf = pdfium.PdfDocument(tmp_path / name)
+        width, height = pdf[0].get_size()
+        found[name] = _scan_ppi(pdf[0], width * height)
+        pdf.close()
+    assert found["fine.pdf"] == pytest.approx(150)
+    assert found["coarse.pdf"] == MIN_SCAN_PPI  # not below: small text needs the pixels

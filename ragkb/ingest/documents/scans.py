@@ -6,7 +6,7 @@ import io
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ragkb.errors import DocumentError
 from ragkb.ingest.documents.cleaning import clean_pdf_text, strip_page_number
@@ -24,6 +24,8 @@ MIN_LAYER_CHARS = 20
 # Images past this many pixels are refused before decoding: a few kilobytes of PNG can
 # claim gigabytes of pixels (a decompression bomb). Pillow's own check stops at twice this.
 MAX_IMAGE_PIXELS = 200_000_000
+# A scan coarser than this is still rendered at this resolution: small text needs the pixels.
+MIN_SCAN_PPI = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ def ocr_pdf_pages(
             page = pdf[number - 1]
             try:
                 width, height = page.get_size()  # in points, 1/72 inch
-                scale = min(options.dpi / 72, MAX_SIDE_PX / max(width, height, 1.0))
+                dpi = min(options.dpi, _scan_ppi(page, width * height) or options.dpi)
+                scale = min(dpi / 72, MAX_SIDE_PX / max(width, height, 1.0))
                 image = page.render(scale=scale, grayscale=True).to_pil()
             finally:
                 page.close()
@@ -69,6 +72,24 @@ def ocr_pdf_pages(
             on_page(len(numbers), len(numbers))
     finally:
         pdf.close()
+
+
+def _scan_ppi(page: Any, area: float) -> float | None:
+    """Return the resolution of the scan that covers PAGE (an image over half its AREA, in
+    square points), or None. Rendering a scan finer than it was made only blurs it, and
+    RapidOCR then drops spaces between words ("MargaretOkafor" at 200 dpi from a 150 ppi scan,
+    "Margaret Okafor" at 150: a new-user trial)."""
+    import pypdfium2.raw as pdfium_c
+
+    best = None
+    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+        left, bottom, right, top = image.get_bounds()
+        if (right - left) * (top - bottom) < area / 2 or right <= left:
+            continue
+        # The longer sides match whether or not the scan was placed turned by 90 degrees.
+        ppi = max(image.get_px_size()) / (max(right - left, top - bottom) / 72)
+        best = max(best or 0.0, ppi)
+    return max(best, MIN_SCAN_PPI) if best else None
 
 
 def load_image(data: bytes, shown: str, options: OcrOptions, on_page: OnPage | None) -> Document:
