@@ -55,6 +55,27 @@ def test_catch_up_takes_in_only_the_files_that_changed(built) -> None:
     assert _ids(writer.search(catalog, "alpha helium", 5)) == ["/a.txt-0"]
 
 
+def test_a_writer_tantivy_refuses_gives_way_to_a_rebuild(
+    built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI, twenty random SIGKILLs of an ingest: the next run's update failed with
+    # 'Failed to open file for write: FileAlreadyExists("….del")', left by the killed writer.
+    catalog, _ = built
+    _add(catalog, "/b.txt", ["gamma rays are photons"])
+    writer = KeywordIndex(catalog.directory)
+    real = KeywordIndex._update
+
+    def left_behind(self: KeywordIndex, catalog: Catalog, pending: list[str]) -> None:
+        monkeypatch.setattr(KeywordIndex, "_update", real)  # only the first writer fails
+        raise ValueError("Failed to open file for write: 'FileAlreadyExists(\"x.188.del\")'")
+
+    monkeypatch.setattr(KeywordIndex, "_update", left_behind)
+    assert writer.catch_up(catalog) == 1
+    assert catalog.keyword_pending() == [] and writer.is_current(catalog)
+    assert _ids(writer.search(catalog, "gamma photons", 5)) == ["/b.txt-0"]
+    assert _ids(writer.search(catalog, "alpha helium", 5)) == ["/a.txt-0"]
+
+
 def test_a_changed_file_replaces_its_postings_and_a_forgotten_one_leaves_none(built) -> None:
     catalog, _ = built
     writer = KeywordIndex(catalog.directory)

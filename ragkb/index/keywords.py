@@ -147,6 +147,18 @@ class KeywordIndex:
             return len(pending)
         if not pending:
             return 0
+        try:
+            self._update(catalog, pending)
+        except ValueError as exc:
+            # What a writer killed mid-commit left behind can make tantivy refuse the next
+            # one ('Failed to open file for write: FileAlreadyExists("….del")', seen once in
+            # twenty SIGKILLs): the index is the catalog's copy, so build it again.
+            log.info("keyword index %s: %s; rebuilding it", self._dir, exc)
+            self.rebuild(catalog)
+        return len(pending)
+
+    def _update(self, catalog: Catalog, pending: list[str]) -> None:
+        """Re-index the PENDING files' chunks in one commit."""
         writer = self._writer()
         for path in pending:
             writer.delete_documents_by_term("path", path)
@@ -155,7 +167,6 @@ class KeywordIndex:
         writer.commit()
         writer.wait_merging_threads()
         catalog.clear_keyword_pending(pending)
-        return len(pending)
 
     def rebuild(self, catalog: Catalog) -> None:
         """Build the index from the whole catalog (repair, first use, a damaged index)."""
