@@ -193,7 +193,7 @@ def _did_you_mean(name: str, section: str | None = None) -> str:
     if not close:
         return ""
     field = FIELDS_BY_NAME[close[0]]
-    where = f" in [{field.section}]" if field.section != section or close[0] == name else ""
+    where = "" if field.section == section else f" in [{field.section}]"
     return f"; did you mean '{field.name}'{where}?"
 
 

@@ -226,10 +226,8 @@ class ChromaStore:
         )
         try:
             lock.acquire()
-        except PermissionError as exc:  # EACCES; EROFS below
-            raise self._read_only() from exc
         except OSError as exc:
-            if exc.errno == errno.EROFS:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise self._read_only() from exc
             raise StorageError(f"vector store at {self.where}: {exc}") from exc
         except Timeout:

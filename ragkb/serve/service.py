@@ -223,8 +223,8 @@ def _close(kb: KnowledgeBase) -> None:
 
 
 def _check(text: str, k: int | None, mode: str | None) -> None:
-    if not isinstance(text, str) or not text.strip():
-        raise UsageError("the question is empty")
+    if not isinstance(text, str):  # an empty one is retrieve's to refuse, as for every caller
+        raise UsageError("the question is not text")
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100):
         raise UsageError(f"k = {k!r}: expected a whole number from 1 to 100")
     modes = FIELDS_BY_NAME["mode"].choices  # the one declaration of the retrieval modes
